@@ -1,0 +1,67 @@
+"""genre_lib: the helper package of the music genre classification curriculum.
+
+Start every notebook with::
+
+    import genre_lib as gl
+    settings = gl.start()
+
+which prints the settings and the compute device, seeds the random generators and sets a
+consistent figure style. Everything else is one call into a module:
+``gl.datasets``, ``gl.audio``, ``gl.features``, ``gl.plotting``, ``gl.evaluation`` ...
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+from .config import Settings, get_settings  # noqa: F401
+
+__version__ = "0.1.0"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and (when it is already imported) TensorFlow."""
+    random.seed(seed)
+    np.random.seed(seed)
+    import sys
+
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+
+
+def start(device: bool = True, **overrides) -> Settings:
+    """Print the settings and the device, seed everything, and return the settings."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    settings = get_settings(**overrides)
+    print(settings)
+    if device:
+        from .config import device_summary
+
+        print("device:", device_summary())
+    seed_everything(settings.seed)
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 110, "axes.grid": False,
+                             "figure.autolayout": False})
+    except ImportError:
+        pass
+    return settings
+
+
+def versions() -> dict:
+    """Versions of the packages that shape the results (recorded with every result row)."""
+    import importlib.metadata as md
+    import platform
+
+    out = {"python": platform.python_version(), "genre_lib": __version__}
+    for name in ("numpy", "librosa", "scikit-learn", "tensorflow", "keras"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    return out

@@ -1,0 +1,87 @@
+"""The command line: ``python -m genre_lib COMMAND``.
+
+    run [NOTEBOOK ...]        build the dataset and execute the notebooks into build/
+    data build                generate the embedded synthetic dataset
+    data summary              tracks per split and label for the current dataset
+    data status               which datasets are present, missing, and where to put archives
+    data download NAME        fetch and unpack a real dataset (checksummed)
+    features [KIND ...]       fill the feature cache for the current dataset
+    results                   print this run's test-split results
+
+The dataset and profile come from GENRE_DATASET and GENRE_PROFILE (see genre_lib.config).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import get_settings
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m genre_lib", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="execute the notebooks headless into build/")
+    p_run.add_argument("notebooks", nargs="*", help="only these (e.g. 01 03_baseline)")
+    p_data = sub.add_parser("data", help="datasets: build, summary, status, download")
+    p_data.add_argument("action", choices=["build", "summary", "status", "download"])
+    p_data.add_argument("name", nargs="?", help="dataset to download")
+    p_data.add_argument("--force", action="store_true", help="rebuild or re-download")
+    p_feat = sub.add_parser("features", help="fill the feature cache")
+    p_feat.add_argument("kinds", nargs="*", default=["logmel", "mfcc_stats"])
+    sub.add_parser("results", help="print the test-split results of this run")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+
+    if args.command == "run":
+        from .runner import run_all
+
+        return run_all(settings, only=args.notebooks or None)
+    if args.command == "data":
+        return _data(args, settings)
+    if args.command == "features":
+        from . import features
+        from .datasets import load_table
+
+        table = load_table(settings)
+        for kind in args.kinds:
+            print(features.extract(table, kind, settings))
+        return 0
+    if args.command == "results":
+        from .runner import print_results
+
+        print_results(settings)
+        return 0
+    return 2
+
+
+def _data(args, settings) -> int:
+    from .datasets import DatasetError, load_table, summary
+
+    try:
+        if args.action == "build":
+            from .datasets import synth
+
+            print(f"synthetic dataset in {synth.build(settings, force=args.force)}")
+            return 0
+        if args.action == "summary":
+            print(summary(load_table(settings)))
+            return 0
+        from .datasets import download
+
+        if args.action == "status":
+            print(download.status_report(settings))
+            return 0
+        if not args.name:
+            print("data download needs a NAME: " + ", ".join(download.SOURCES), file=sys.stderr)
+            return 2
+        download.download(args.name, settings, force=args.force)
+        return 0
+    except (DatasetError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Robust audio loading: any file in, a mono float32 signal at a known rate out.
+
+Every failure (missing, empty, truncated, not audio, too short, undecodable) raises
+:class:`AudioError`, which names the file and the reason, so batch code can skip and report.
+
+Notebook: 01_eda.ipynb (loading and segmenting a clip).
+"""
+from __future__ import annotations
+
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+DEFAULT_SR = 22050
+
+
+class AudioError(Exception):
+    """A file that cannot be used as audio. ``path`` and ``reason`` say which and why."""
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def _check_riff(path: Path, size: int) -> None:
+    """Detect a WAV whose header promises more audio than the file holds."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            if path.suffix.lower() == ".wav":
+                raise AudioError(path, "not a WAV file (no RIFF/WAVE header)")
+            return
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk_id, chunk_len = struct.unpack("<4sI", fh.read(8))
+            if chunk_id == b"data":
+                available = size - pos - 8
+                if chunk_len > available and chunk_len != 0xFFFFFFFF:
+                    raise AudioError(path, f"truncated: header declares {chunk_len} bytes of "
+                                           f"audio, the file holds {available}")
+                return
+            pos += 8 + chunk_len + (chunk_len & 1)
+        raise AudioError(path, "truncated: WAV file has no data chunk")
+
+
+def info(path) -> dict:
+    """Sample rate, channels, frames and duration of a file, without decoding it."""
+    path = Path(path)
+    _precheck(path)
+    try:
+        i = sf.info(str(path))
+    except Exception as exc:  # soundfile raises its own error type, or RuntimeError
+        raise AudioError(path, f"cannot decode ({_clean(exc)})") from None
+    return {"sr": i.samplerate, "channels": i.channels, "frames": i.frames,
+            "seconds": i.frames / i.samplerate if i.samplerate else 0.0}
+
+
+def _clean(exc: Exception) -> str:
+    text = str(exc).strip().replace("\n", " ")
+    return text or type(exc).__name__
+
+
+def _precheck(path: Path) -> int:
+    if not path.exists():
+        raise AudioError(path, "file not found")
+    if path.is_dir():
+        raise AudioError(path, "is a directory, not an audio file")
+    size = path.stat().st_size
+    if size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
+    if path.suffix.lower() in (".wav", ".wave"):
+        _check_riff(path, size)
+    return size
+
+
+def load(path, sr: int | None = DEFAULT_SR, duration: float | None = None,
+         offset: float = 0.0, min_seconds: float | None = None, pad: bool = True) -> np.ndarray:
+    """Load ``path`` as mono float32 at ``sr`` Hz (``None`` keeps the file's rate).
+
+    ``offset`` and ``duration`` select a window in seconds. A file shorter than
+    ``min_seconds`` raises :class:`AudioError`; otherwise a short result is zero-padded to
+    ``duration`` when ``pad`` is true. WAV, AU, FLAC, OGG and MP3 are decoded by libsndfile,
+    so no ffmpeg is needed.
+    """
+    path = Path(path)
+    _precheck(path)
+    try:
+        with sf.SoundFile(str(path)) as f:
+            native = f.samplerate
+            if native <= 0:
+                raise AudioError(path, "invalid sample rate in header")
+            start = int(round(offset * native))
+            if start:
+                f.seek(min(start, f.frames) if f.frames > 0 else 0)
+            frames = -1 if duration is None else int(round(duration * native))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                y = f.read(frames=frames, dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise AudioError(path, f"cannot decode ({_clean(exc)})") from None
+    if y.size == 0:
+        raise AudioError(path, "contains no audio samples")
+    y = y.mean(axis=1) if y.shape[1] > 1 else y[:, 0]
+    if not np.all(np.isfinite(y)):
+        raise AudioError(path, "decoded samples contain NaN or infinity")
+    got_seconds = len(y) / native
+    if min_seconds is not None and got_seconds + 1e-3 < min_seconds:
+        raise AudioError(path, f"too short: {got_seconds:.2f} s, need at least {min_seconds:.2f} s")
+    if sr is not None and sr != native:
+        y = resample(y, native, sr)
+    rate = sr or native
+    if duration is not None and pad:
+        y = fix_length(y, int(round(duration * rate)))
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """High-quality resampling (soxr, via librosa)."""
+    import librosa
+
+    return librosa.resample(y, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq")
+
+
+def fix_length(y: np.ndarray, n: int) -> np.ndarray:
+    """Crop or zero-pad ``y`` to exactly ``n`` samples."""
+    if len(y) >= n:
+        return y[:n]
+    return np.pad(y, (0, n - len(y)))
+
+
+def segment(y: np.ndarray, sr: int, seconds: float, hop_seconds: float | None = None) -> np.ndarray:
+    """Cut ``y`` into equal segments of ``seconds`` (hop ``hop_seconds``, default no overlap).
+
+    Returns an array (n_segments, samples); a trailing part shorter than a segment is dropped,
+    except when the whole signal is shorter than one segment, which is padded to one.
+    """
+    size = int(round(seconds * sr))
+    hop = int(round((hop_seconds or seconds) * sr))
+    if size <= 0 or hop <= 0:
+        raise ValueError("segment and hop lengths must be positive")
+    if len(y) < size:
+        return fix_length(y, size)[None, :]
+    starts = range(0, len(y) - size + 1, hop)
+    return np.stack([y[s:s + size] for s in starts])
+
+
+def write_wav(path, y: np.ndarray, sr: int = DEFAULT_SR) -> Path:
+    """Write a mono float signal as 16-bit PCM WAV (atomically: temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    sf.write(str(tmp), np.clip(y, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")
+    tmp.replace(path)
+    return path

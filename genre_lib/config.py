@@ -1,0 +1,171 @@
+"""One settings object for the whole curriculum.
+
+Every notebook and command asks :func:`get_settings` which dataset, profile, paths and seed
+to use; nothing hard-codes them. Everything is chosen by environment variables:
+
+==================  ===========================================  =========================
+variable            meaning                                      default
+==================  ===========================================  =========================
+``GENRE_DATASET``   ``synth``, ``gtzan``, ``fma_small``,         ``synth``
+                    ``fma_medium`` or ``mtat``
+``GENRE_PROFILE``   ``full`` (the real run) or ``ci`` (tiny)     ``full``
+``GENRE_SEED``      seed for splits, generators and training     ``42``
+``GENRE_HOME``      project root                                 the checkout
+``GENRE_DATA_DIR``  where datasets and the feature cache live    ``<home>/data``
+``GENRE_WORK_DIR``  where models/, results/, figures/, build/    ``<home>``
+                    are written
+``GENRE_JOBS``      worker processes for extraction              number of CPU cores
+==================  ===========================================  =========================
+
+Notebook: every notebook's first code cell (``print(settings)``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DATASETS = ("synth", "gtzan", "fma_small", "fma_medium", "mtat")
+PROFILES = ("full", "ci")
+
+
+def _default_home() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    if (here / "genre_lib").is_dir() and (here / "notebooks").is_dir():
+        return here
+    return Path.cwd()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes that differ between the real run (``full``) and the tiny CI run (``ci``)."""
+
+    name: str
+    synth_clips_per_genre: int   # tracks generated per genre for the embedded dataset
+    synth_seconds: float         # length of each synthetic clip
+    clip_seconds: float | None   # crop real datasets to this (None: their native length)
+    max_tracks_per_label: int | None  # subsample real datasets (None: all)
+    epochs: int                  # training epochs for the deep models
+    batch_size: int
+    tsne_perplexity: float
+
+    @property
+    def is_ci(self) -> bool:
+        return self.name == "ci"
+
+
+PROFILE_TABLE = {
+    "full": Profile("full", synth_clips_per_genre=40, synth_seconds=30.0, clip_seconds=None,
+                    max_tracks_per_label=None, epochs=40, batch_size=32, tsne_perplexity=30.0),
+    "ci": Profile("ci", synth_clips_per_genre=8, synth_seconds=6.0, clip_seconds=6.0,
+                  max_tracks_per_label=8, epochs=2, batch_size=16, tsne_perplexity=5.0),
+}
+
+
+def _env_choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip().lower() or default
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The dataset, profile, paths and seed in force. Build it with :func:`get_settings`."""
+
+    dataset: str = "synth"
+    profile: Profile = field(default_factory=lambda: PROFILE_TABLE["full"])
+    seed: int = 42
+    home: Path = field(default_factory=_default_home)
+    data_dir: Path | None = None
+    work_dir: Path | None = None
+    jobs: int = 0
+    sample_rate: int = 22050
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; choose from {', '.join(DATASETS)}")
+        object.__setattr__(self, "home", Path(self.home))
+        if self.data_dir is None:
+            object.__setattr__(self, "data_dir", self.home / "data")
+        if self.work_dir is None:
+            object.__setattr__(self, "work_dir", self.home)
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "work_dir", Path(self.work_dir))
+        if self.jobs <= 0:
+            object.__setattr__(self, "jobs", os.cpu_count() or 1)
+
+    # -- names and folders ------------------------------------------------------------------
+    @property
+    def run_name(self) -> str:
+        """``synth`` for the full profile, ``synth-ci`` for the CI profile.
+
+        Outputs of the tiny CI profile never overwrite the real run's models or results.
+        """
+        return self.dataset if self.profile.name == "full" else f"{self.dataset}-{self.profile.name}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.work_dir / "models" / self.run_name
+
+    @property
+    def results_dir(self) -> Path:
+        return self.work_dir / "results" / self.run_name
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.work_dir / "figures" / self.run_name
+
+    @property
+    def build_dir(self) -> Path:
+        return self.work_dir / "build"
+
+    def figure_path(self, name: str) -> Path:
+        """Where figure ``name`` (a stable file stem, no extension) is saved."""
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        return self.figures_dir / f"{name}.png"
+
+    def with_(self, **changes) -> "Settings":
+        """A copy with some fields changed (``profile`` may be given by name)."""
+        if isinstance(changes.get("profile"), str):
+            changes["profile"] = PROFILE_TABLE[changes["profile"]]
+        return replace(self, **changes)
+
+    def __str__(self) -> str:
+        return (f"dataset={self.dataset}  profile={self.profile.name}  seed={self.seed}\n"
+                f"data: {self.data_dir}\noutputs: {self.work_dir} (run name {self.run_name})")
+
+
+def get_settings(**overrides) -> Settings:
+    """Settings from the environment, with keyword overrides taking precedence."""
+    env = os.environ
+    kwargs = dict(
+        dataset=_env_choice("GENRE_DATASET", "synth", DATASETS),
+        profile=PROFILE_TABLE[_env_choice("GENRE_PROFILE", "full", PROFILES)],
+        seed=int(env.get("GENRE_SEED", "42")),
+        jobs=int(env.get("GENRE_JOBS", "0")),
+    )
+    if env.get("GENRE_HOME"):
+        kwargs["home"] = Path(env["GENRE_HOME"])
+    if env.get("GENRE_DATA_DIR"):
+        kwargs["data_dir"] = Path(env["GENRE_DATA_DIR"])
+    if env.get("GENRE_WORK_DIR"):
+        kwargs["work_dir"] = Path(env["GENRE_WORK_DIR"])
+    if isinstance(overrides.get("profile"), str):
+        overrides["profile"] = PROFILE_TABLE[overrides["profile"]]
+    kwargs.update(overrides)
+    return Settings(**kwargs)
+
+
+def device_summary() -> str:
+    """One line naming the compute device TensorFlow will use (imports TensorFlow)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return f"GPU: {len(gpus)} visible ({', '.join(g.name for g in gpus)})"
+    return f"CPU only ({os.cpu_count()} cores); training will be slower but works"

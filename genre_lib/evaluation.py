@@ -1,0 +1,170 @@
+"""Metrics, track-level aggregation, results rows and the published figures to compare with.
+
+Validation and test scores are kept apart by construction: every results row names its split,
+and :func:`comparison_table` labels published figures as published.
+
+Notebook: 03_baseline_mfcc_svm.ipynb (metrics and results rows), 04-06 (track-level results).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import Settings, get_settings
+
+
+# -- metrics ------------------------------------------------------------------------------------
+def top_k_accuracy(y_true, proba: np.ndarray, classes, k: int = 3) -> float:
+    """Share of items whose true label is among the ``k`` most probable classes."""
+    classes = list(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    true_idx = np.array([index[c] for c in y_true])
+    top = np.argsort(-np.asarray(proba), axis=1)[:, :k]
+    return float(np.mean([t in row for t, row in zip(true_idx, top)]))
+
+
+def classification_metrics(y_true, y_pred, proba: np.ndarray | None = None, classes=None) -> dict:
+    """Accuracy, F1 macro and weighted, and top-2/top-3 accuracy when probabilities are given."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    out = {"accuracy": float(accuracy_score(y_true, y_pred)),
+           "f1_macro": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+           "f1_weighted": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+           "n": int(len(y_true))}
+    if proba is not None and classes is not None:
+        for k in (2, 3):
+            if len(classes) > k:
+                out[f"top{k}_accuracy"] = top_k_accuracy(y_true, proba, classes, k)
+    return out
+
+
+def report_table(y_true, y_pred, labels=None) -> pd.DataFrame:
+    """Per-class precision, recall, F1 and support as a DataFrame (sklearn's report)."""
+    from sklearn.metrics import classification_report
+
+    rep = classification_report(y_true, y_pred, labels=labels, output_dict=True, zero_division=0)
+    return pd.DataFrame(rep).T.round(3)
+
+
+# -- track-level aggregation ----------------------------------------------------------------------
+def aggregate_tracks(track_ids, proba: np.ndarray, classes) -> pd.DataFrame:
+    """Combine chunk-level probabilities into one prediction per track.
+
+    Returns a DataFrame indexed by track id with the mean-probability prediction (``mean``),
+    the majority vote of chunk predictions (``vote``, ties broken by mean probability) and
+    the mean probabilities themselves (one column per class).
+    """
+    classes = list(classes)
+    proba = np.asarray(proba, dtype=float)
+    frame = pd.DataFrame(proba, columns=classes)
+    frame["track_id"] = list(track_ids)
+    mean = frame.groupby("track_id", sort=False)[classes].mean()
+    votes = pd.get_dummies(pd.Series(np.array(classes)[proba.argmax(1)]), dtype=float)
+    votes = votes.reindex(columns=classes, fill_value=0.0)
+    votes["track_id"] = list(track_ids)
+    counts = votes.groupby("track_id", sort=False)[classes].sum()
+    tie_break = counts.to_numpy() + 1e-6 * mean.loc[counts.index].to_numpy()
+    out = mean.copy()
+    out.insert(0, "mean", np.array(classes)[mean.to_numpy().argmax(1)])
+    out.insert(1, "vote", np.array(classes)[tie_break.argmax(1)])
+    return out
+
+
+# -- results rows -------------------------------------------------------------------------------
+def result_row(model: str, split: str, metrics: dict, settings: Settings | None = None,
+               wall_time_s: float | None = None, **extra) -> dict:
+    """One experiment's result: dataset, model, split, metrics, seed, wall time, versions."""
+    from . import versions
+
+    settings = settings or get_settings()
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"split must be train, valid or test, not {split!r}")
+    row = {"dataset": settings.dataset, "profile": settings.profile.name, "model": model,
+           "split": split, **{k: (round(v, 4) if isinstance(v, float) else v)
+                              for k, v in metrics.items()},
+           "seed": settings.seed, "wall_time_s": None if wall_time_s is None else round(wall_time_s, 2),
+           "timestamp": time.strftime("%Y-%m-%d %H:%M:%S"),
+           "versions": json.dumps(versions(), sort_keys=True)}
+    row.update(extra)
+    return row
+
+
+def save_result(row: dict, settings: Settings | None = None) -> Path:
+    """Write a results row to ``results/<run name>/<model>__<split>.json`` (replacing it)."""
+    settings = settings or get_settings()
+    settings.results_dir.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in row["model"])
+    path = settings.results_dir / f"{safe}__{row['split']}.json"
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(row, indent=1, default=str))
+    tmp.replace(path)
+    return path
+
+
+def load_results(settings: Settings | None = None, split: str | None = None) -> pd.DataFrame:
+    """All results rows of the current run as a DataFrame (empty when none exist yet)."""
+    settings = settings or get_settings()
+    rows = []
+    for p in sorted(Path(settings.results_dir).glob("*.json")):
+        try:
+            rows.append(json.loads(p.read_text()))
+        except ValueError:
+            print(f"ignoring unreadable results file {p}")
+    frame = pd.DataFrame(rows)
+    if split is not None and len(frame):
+        frame = frame[frame["split"] == split].reset_index(drop=True)
+    return frame
+
+
+# -- published figures (from the studies named in the design; labelled as published) --------------
+PUBLISHED = pd.DataFrame([
+    ("gtzan", "GTZAN fault-filtered (443/197/290)", "MFCC + SVM", "accuracy", 0.5344, "Pons and Serra 2019"),
+    ("gtzan", "GTZAN fault-filtered", "musicnn (MSD) features + PCA + SVM", "accuracy", 0.7724, "Pons and Serra 2019"),
+    ("gtzan", "GTZAN random 80/20", "SVM on spectrogram images", "accuracy", 0.64, "GTZAN comparison study"),
+    ("gtzan", "GTZAN random 80/20", "1D CNN on mel", "accuracy", 0.64, "GTZAN comparison study"),
+    ("gtzan", "GTZAN random 80/20", "LSTM", "accuracy", 0.62, "GTZAN comparison study"),
+    ("gtzan", "GTZAN random 80/20", "1D CNN raw waveform", "accuracy", 0.51, "GTZAN comparison study"),
+    ("gtzan", "GTZAN random 80/20", "2D CNN", "accuracy", 0.41, "GTZAN comparison study"),
+    ("fma_small", "FMA small, 8 genres", "MFCC stats + SVC", "accuracy", 0.4638, "FMA baselines (Defferrard et al. 2017)"),
+    ("fma_small", "FMA small", "CRNN (1D conv + LSTM)", "accuracy", 0.441, "FMA CRNN study"),
+    ("fma_small", "FMA small", "parallel CNN-RNN", "accuracy", 0.443, "FMA CRNN study"),
+    ("fma_small", "FMA small, test embeddings", "k-means on 64-d CRNN embeddings", "ARI", 0.22, "FMA CRNN study"),
+    ("fma_small", "FMA small, test embeddings", "k-means on 64-d CRNN embeddings", "silhouette", 0.30, "FMA CRNN study"),
+    ("fma_medium", "FMA medium, 16 genres", "SVC on MFCC", "accuracy", 0.6098, "FMA baselines (Defferrard et al. 2017)"),
+    ("fma_medium", "FMA medium, 16 genres", "SVC on all 518 features", "accuracy", 0.6288, "FMA baselines (Defferrard et al. 2017)"),
+    ("fma_medium", "FMA, 2D CNN + GRU", "2D CNN + GRU", "accuracy", 0.7140, "FMA CNN-GRU study"),
+    ("mtat", "MagnaTagATune top-50", "short-chunk CNN + ResNet", "roc_auc", 0.9129, "Won et al. 2020"),
+    ("mtat", "MagnaTagATune top-50", "short-chunk CNN + ResNet", "pr_auc", 0.4614, "Won et al. 2020"),
+    ("mtat", "MagnaTagATune top-50", "musicnn", "roc_auc", 0.9106, "Won et al. 2020"),
+    ("mtat", "MagnaTagATune top-50", "FCN", "roc_auc", 0.9005, "Won et al. 2020"),
+    ("mtat", "MagnaTagATune top-50", "CRNN", "roc_auc", 0.8722, "Won et al. 2020"),
+    ("mtat", "MagnaTagATune top-10", "2D CNN + GRU", "roc_auc", 0.9016, "MTAT top-10 study"),
+    ("mtat", "MagnaTagATune top-10", "1D CNN + GRU", "roc_auc", 0.9032, "MTAT top-10 study"),
+], columns=["dataset", "setting", "system", "metric", "value", "source"])
+
+
+def published(dataset: str) -> pd.DataFrame:
+    """Published figures for ``dataset`` (FMA medium rows also apply to fma_small's family)."""
+    return PUBLISHED[PUBLISHED["dataset"] == dataset].reset_index(drop=True)
+
+
+def comparison_table(results: pd.DataFrame, dataset: str, metric: str = "accuracy",
+                     split: str = "test") -> pd.DataFrame:
+    """Our ``split`` results beside the published figures for the dataset, clearly labelled.
+
+    The ``origin`` column says ``measured here (<split>)`` or ``published: <source>``.
+    """
+    ours = pd.DataFrame(columns=["system", metric, "origin"])
+    if len(results):
+        sel = results[results["split"] == split]
+        ours = pd.DataFrame({"system": sel["model"], metric: sel.get(metric),
+                             "origin": f"measured here ({split} split)"})
+    pub = published(dataset)
+    pub = pub[pub["metric"] == metric]
+    theirs = pd.DataFrame({"system": pub["system"] + " [" + pub["setting"] + "]",
+                           metric: pub["value"], "origin": "published: " + pub["source"]})
+    return pd.concat([ours, theirs], ignore_index=True)

@@ -1,0 +1,6 @@
+"""Every figure of the curriculum. Each function takes ``ax=None`` (or makes its own figure),
+returns the Axes (or Figure), and can save to ``figures/<run name>/<name>.png``.
+
+Themes live in submodules and are all re-exported here, so ``gl.plotting.waveform`` works.
+"""
+from .basics import *  # noqa: F401,F403

@@ -1,0 +1,155 @@
+"""Basic figures: waveforms, spectrograms, class balance, confusion matrices, histories.
+
+Notebook: 01_eda.ipynb.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["get_ax", "save", "waveform", "spectrogram", "spectrogram_grid", "class_balance",
+           "confusion_matrix", "history"]
+
+
+def get_ax(ax=None, figsize=(8, 3)):
+    """The given Axes, or a new figure's."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def save(fig_or_ax, name: str, settings=None) -> Path:
+    """Save a figure as ``figures/<run name>/<name>.png`` and return the path."""
+    from ..config import get_settings
+
+    settings = settings or get_settings()
+    fig = getattr(fig_or_ax, "figure", fig_or_ax)
+    if hasattr(fig_or_ax, "flat"):  # an array of Axes
+        fig = fig_or_ax.flat[0].figure
+    path = settings.figure_path(name)
+    fig.savefig(path, bbox_inches="tight")
+    return path
+
+
+def waveform(y: np.ndarray, sr: int = 22050, ax=None, title: str | None = None, color="C0"):
+    """A waveform against time in seconds (min/max envelope for long signals)."""
+    ax = get_ax(ax)
+    n = len(y)
+    if n > 20000:  # draw the envelope, not 600,000 points
+        width = n // 4000
+        frames = y[: width * 4000].reshape(4000, width)
+        t = (np.arange(4000) * width + width / 2) / sr
+        ax.fill_between(t, frames.min(1), frames.max(1), color=color, lw=0)
+    else:
+        ax.plot(np.arange(n) / sr, y, color=color, lw=0.6)
+    ax.set_xlim(0, n / sr)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("amplitude")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def spectrogram(S_db: np.ndarray, sr: int = 22050, hop_length: int = 512, ax=None,
+                title: str | None = None, y_axis: str = "mel", colorbar: bool = True,
+                fmax: float | None = None, vmin=None, vmax=None, cmap="magma"):
+    """A (log-mel) spectrogram in dB with time and frequency axes (librosa.display)."""
+    import librosa.display
+
+    ax = get_ax(ax, figsize=(8, 3.5))
+    img = librosa.display.specshow(S_db, sr=sr, hop_length=hop_length, x_axis="time",
+                                   y_axis=y_axis, ax=ax, fmax=fmax, vmin=vmin, vmax=vmax,
+                                   cmap=cmap)
+    if colorbar:
+        ax.figure.colorbar(img, ax=ax, format="%+2.0f dB", pad=0.01)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def spectrogram_grid(items, sr: int = 22050, hop_length: int = 512, ncols: int = 5,
+                     y_axis: str = "mel", title: str | None = None):
+    """A grid of spectrograms, one per ``(label, S_db)`` in ``items``; shared colour scale."""
+    import matplotlib.pyplot as plt
+
+    items = list(items)
+    nrows = int(np.ceil(len(items) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows),
+                             sharex=True, sharey=True, squeeze=False)
+    vmax = max(float(S.max()) for _, S in items)
+    vmin = vmax - 80
+    for ax, (label, S) in zip(axes.flat, items):
+        spectrogram(S, sr, hop_length, ax=ax, title=label, y_axis=y_axis, colorbar=False,
+                    vmin=vmin, vmax=vmax)
+        ax.label_outer()
+    for ax in list(axes.flat)[len(items):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def class_balance(table, column: str = "genre", by: str = "split", ax=None):
+    """Tracks per label, stacked by split."""
+    import pandas as pd
+
+    ax = get_ax(ax, figsize=(8, 3.5))
+    counts = pd.crosstab(table[column], table[by])
+    order = [c for c in ("train", "valid", "test") if c in counts.columns]
+    counts[order or list(counts.columns)].plot.bar(stacked=True, ax=ax, width=0.8)
+    ax.set_ylabel("tracks")
+    ax.set_xlabel(column)
+    ax.set_title(f"tracks per {column} and {by}")
+    ax.tick_params(axis="x", rotation=45)
+    return ax
+
+
+def confusion_matrix(y_true, y_pred, labels=None, normalize: bool = True, ax=None,
+                     title: str | None = None, cmap="Blues"):
+    """A (row-normalised) confusion matrix as an annotated heatmap."""
+    from sklearn.metrics import confusion_matrix as cm
+
+    labels = list(labels) if labels is not None else sorted(set(y_true) | set(y_pred))
+    M = cm(y_true, y_pred, labels=labels).astype(float)
+    if normalize:
+        M = M / np.maximum(M.sum(1, keepdims=True), 1)
+    size = max(4, 0.55 * len(labels) + 1.5)
+    ax = get_ax(ax, figsize=(size, size * 0.85))
+    im = ax.imshow(M, cmap=cmap, vmin=0, vmax=1 if normalize else None)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            if M[i, j] > 0:
+                ax.text(j, i, f"{M[i, j]:.2f}" if normalize else int(M[i, j]), ha="center",
+                        va="center", fontsize=7, color="white" if M[i, j] > 0.6 * M.max() else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+    ax.set_title(title or ("confusion matrix (row-normalised)" if normalize else "confusion matrix"))
+    return ax
+
+
+def history(hist, metrics=("loss", "accuracy"), axes=None, title: str | None = None):
+    """Training curves (train and validation) from a Keras History or its ``.history`` dict."""
+    import matplotlib.pyplot as plt
+
+    h = getattr(hist, "history", hist)
+    metrics = [m for m in metrics if m in h]
+    if axes is None:
+        _, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3), squeeze=False)
+        axes = axes.flat
+    for ax, m in zip(axes, metrics):
+        ax.plot(h[m], label="train")
+        if f"val_{m}" in h:
+            ax.plot(h[f"val_{m}"], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(m)
+        ax.legend()
+        if title:
+            ax.set_title(title)
+    return axes

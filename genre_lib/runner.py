@@ -1,0 +1,86 @@
+"""The main job: execute every notebook in order, headless, into ``build/``.
+
+Used by ``make run`` (``python -m genre_lib run``). A failing notebook is reported with the
+cell that failed and its executed copy is still written; the others still run, and the
+command exits non-zero at the end.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from .config import Settings, get_settings
+
+
+def notebook_paths(settings: Settings) -> list[Path]:
+    return sorted((settings.home / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float, str]:
+    """Execute one notebook into ``out_dir``; returns (ok, seconds, error message)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    error = ""
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cell failed"
+    except Exception as exc:  # a kernel death or a timeout
+        error = f"{type(exc).__name__}: {exc}"
+    elapsed = time.perf_counter() - start
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out_dir / path.name)
+    return not error, elapsed, error
+
+
+def run_all(settings: Settings | None = None, only: list[str] | None = None) -> int:
+    """Build the dataset, execute the notebooks, print a results summary; return an exit code."""
+    settings = settings or get_settings()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    print(settings)
+    from .datasets import load_table, summary
+
+    table = load_table(settings)
+    print(summary(table))
+    paths = notebook_paths(settings)
+    if only:
+        paths = [p for p in paths if any(p.name.startswith(o) or o in p.stem for o in only)]
+    out_dir = settings.build_dir / settings.run_name
+    failures = []
+    total = time.perf_counter()
+    for p in paths:
+        print(f"\n=== {p.name} ...", flush=True)
+        ok, secs, err = execute(p, out_dir)
+        print(f"    {'ok' if ok else 'FAILED'} in {secs:.0f} s -> {out_dir / p.name}", flush=True)
+        if not ok:
+            print(f"    {err}")
+            failures.append(p.name)
+    print(f"\nexecuted {len(paths)} notebook(s) in {time.perf_counter() - total:.0f} s; "
+          f"figures in {settings.figures_dir}")
+    print_results(settings)
+    if failures:
+        print(f"\n{len(failures)} notebook(s) failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def print_results(settings: Settings) -> None:
+    """The test-split results of this run, one line per model."""
+    from .evaluation import load_results
+
+    res = load_results(settings, split="test")
+    if not len(res):
+        print("no test results recorded yet")
+        return
+    cols = [c for c in ("model", "accuracy", "f1_macro", "top3_accuracy", "roc_auc", "pr_auc")
+            if c in res.columns]
+    print(f"\ntest-split results ({settings.run_name}):")
+    print(res[cols].sort_values(cols[1], ascending=False).to_string(index=False))
