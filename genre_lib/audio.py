@@ -56,6 +56,8 @@ def info(path) -> dict:
         i = sf.info(str(path))
     except Exception as exc:  # soundfile raises its own error type, or RuntimeError
         raise AudioError(path, f"cannot decode ({_clean(exc)})") from None
+    if i.format == "RAW":
+        raise AudioError(path, "cannot decode (no recognised audio header)")
     return {"sr": i.samplerate, "channels": i.channels, "frames": i.frames,
             "seconds": i.frames / i.samplerate if i.samplerate else 0.0}
 
@@ -91,6 +93,8 @@ def load(path, sr: int | None = DEFAULT_SR, duration: float | None = None,
     _precheck(path)
     try:
         with sf.SoundFile(str(path)) as f:
+            if f.format == "RAW":  # libsndfile's guess for headerless bytes named .au/.snd
+                raise AudioError(path, "cannot decode (no recognised audio header)")
             native = f.samplerate
             if native <= 0:
                 raise AudioError(path, "invalid sample rate in header")

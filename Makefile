@@ -1,0 +1,49 @@
+# Two commands for a fresh machine (Python 3.11/3.12, pip and make):
+#   make run    set up, build the embedded dataset, execute every notebook into build/, print results
+#   make test   set up, then the unit tests and nbval over every notebook in the ci profile
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+
+ifdef VIRTUAL_ENV
+  PY := python
+  STAMP := $(VIRTUAL_ENV)/.genre_lib-installed
+else
+  PY := $(VENV)/bin/python
+  STAMP := $(VENV)/.genre_lib-installed
+endif
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export MPLBACKEND ?= Agg
+export PYTHONUNBUFFERED := 1
+
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: setup run test unit notebooks bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@if [ -z "$$VIRTUAL_ENV" ] && [ ! -x "$(VENV)/bin/python" ]; then \
+	  echo "creating virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); fi
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -e .
+	@touch $@
+
+run: setup
+	$(PY) -m genre_lib run
+
+test: setup
+	GENRE_PROFILE=ci $(PYTEST) -q --durations=15 --nbval-lax --nbval-current-env tests notebooks
+
+unit: setup
+	$(PYTEST) -q tests
+
+notebooks: setup
+	GENRE_PROFILE=ci $(PYTEST) -q --nbval-lax --nbval-current-env notebooks
+
+bench: setup
+	$(PY) benchmarks/features.py
+
+clean:
+	rm -rf build results models figures/*/ data/cache

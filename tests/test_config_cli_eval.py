@@ -1,0 +1,92 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from genre_lib import evaluation, exercises
+from genre_lib.config import get_settings
+
+
+def test_settings_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENRE_DATASET", "gtzan")
+    monkeypatch.setenv("GENRE_PROFILE", "ci")
+    monkeypatch.setenv("GENRE_SEED", "7")
+    monkeypatch.setenv("GENRE_WORK_DIR", str(tmp_path))
+    s = get_settings()
+    assert (s.dataset, s.profile.name, s.seed) == ("gtzan", "ci", 7)
+    assert s.run_name == "gtzan-ci" and s.models_dir == tmp_path / "models" / "gtzan-ci"
+    monkeypatch.setenv("GENRE_DATASET", "spotify")
+    with pytest.raises(ValueError, match="GENRE_DATASET"):
+        get_settings()
+
+
+def test_full_profile_keeps_dataset_name():
+    s = get_settings(dataset="synth", profile="full")
+    assert s.run_name == "synth" and s.figures_dir.name == "synth"
+
+
+def test_aggregate_tracks_mean_and_vote():
+    classes = ["a", "b"]
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.45, 0.55],   # t1: mean says a, vote says b
+                      [0.2, 0.8], [0.3, 0.7]])
+    out = evaluation.aggregate_tracks(["t1", "t1", "t1", "t2", "t2"], proba, classes)
+    assert out.loc["t1", "mean"] == "a" and out.loc["t1", "vote"] == "b"
+    assert out.loc["t2", "mean"] == "b" == out.loc["t2", "vote"]
+    assert out.loc["t1", "a"] == pytest.approx((0.9 + 0.4 + 0.45) / 3)
+
+
+def test_metrics_and_result_rows(tmp_path):
+    s = get_settings(work_dir=tmp_path, profile="ci")
+    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.5, 0.4, 0.1]])
+    y_true = ["x", "y", "y"]
+    m = evaluation.classification_metrics(y_true, ["x", "z", "x"], proba, ["x", "y", "z"])
+    assert m["accuracy"] == pytest.approx(1 / 3)
+    assert m["top2_accuracy"] == pytest.approx(1.0)
+    row = evaluation.result_row("svm", "test", m, s, wall_time_s=1.234)
+    path = evaluation.save_result(row, s)
+    saved = json.loads(path.read_text())
+    assert saved["split"] == "test" and saved["model"] == "svm" and "numpy" in saved["versions"]
+    with pytest.raises(ValueError):
+        evaluation.result_row("svm", "validation", m, s)
+    table = evaluation.comparison_table(evaluation.load_results(s), "gtzan")
+    assert table["origin"].str.startswith("published").sum() >= 5
+    assert (table["origin"] == "measured here (test split)").sum() == 1
+
+
+def test_exercise_checks_fail_helpfully():
+    assert exercises.expect_shape(np.zeros((2, 3)), (2, None))
+    with pytest.raises(AssertionError, match="expected shape"):
+        exercises.expect_shape(np.zeros(3), (2,))
+    with pytest.raises(AssertionError, match="largest gap"):
+        exercises.expect_close([1.0, 2.0], [1.0, 2.5])
+    with pytest.raises(AssertionError, match="outside"):
+        exercises.expect_between(5, 0, 1)
+
+
+def test_cli_data_summary(ci_settings, ci_table):
+    env = {"GENRE_PROFILE": "ci", "GENRE_DATA_DIR": str(ci_settings.data_dir),
+           "GENRE_WORK_DIR": str(ci_settings.work_dir), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "genre_lib", "data", "summary"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"{len(ci_table)} tracks" in out.stdout and "blues" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "genre_lib", "frobnicate"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+
+
+def test_committed_notebooks_carry_no_outputs():
+    import glob
+
+    import nbformat
+
+    paths = sorted(glob.glob(str(get_settings().home / "notebooks" / "*.ipynb")))
+    assert paths, "no notebooks found"
+    for p in paths:
+        nb = nbformat.read(p, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs, f"{p}: a code cell carries outputs; clear them"
+                assert cell.execution_count is None, f"{p}: execution counts are committed"
