@@ -50,6 +50,61 @@ def report_table(y_true, y_pred, labels=None) -> pd.DataFrame:
     return pd.DataFrame(rep).T.round(3)
 
 
+def confusion_frame(y_true, y_pred, labels=None, normalize: bool = True) -> pd.DataFrame:
+    """The confusion matrix as a labelled DataFrame (rows: true, columns: predicted).
+
+    With ``normalize`` every row sums to 1 (the share of each true class predicted as each
+    class; the diagonal is the per-class recall). Uses ``sklearn.metrics.confusion_matrix``.
+
+    Notebook: 03_baseline_mfcc_svm.ipynb.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    labels = list(labels) if labels is not None else sorted(set(y_true) | set(y_pred), key=str)
+    M = confusion_matrix(list(y_true), list(y_pred), labels=labels).astype(float)
+    if normalize:
+        M = M / np.maximum(M.sum(1, keepdims=True), 1)
+    frame = pd.DataFrame(M, index=pd.Index(labels, name="true"),
+                         columns=pd.Index(labels, name="predicted"))
+    return frame if normalize else frame.astype(int)
+
+
+def most_confused(y_true, y_pred, labels=None, n: int = 5) -> pd.DataFrame:
+    """The ``n`` most frequent mistakes: true class, predicted class, count and share of the
+    true class's items that went that way.
+
+    Notebook: 03_baseline_mfcc_svm.ipynb.
+    """
+    counts = confusion_frame(y_true, y_pred, labels, normalize=False)
+    shares = confusion_frame(y_true, y_pred, labels, normalize=True)
+    rows = [(t, p, int(counts.loc[t, p]), float(shares.loc[t, p]))
+            for t in counts.index for p in counts.columns if t != p and counts.loc[t, p] > 0]
+    frame = pd.DataFrame(rows, columns=["true", "predicted", "count", "share of true class"])
+    frame = frame.sort_values(["count", "share of true class"], ascending=False, kind="stable")
+    return frame.head(n).reset_index(drop=True).round(3)
+
+
+def track_metrics(track_ids, y_true, proba: np.ndarray, classes, method: str = "mean") -> dict:
+    """Track-level metrics from chunk-level probabilities.
+
+    ``y_true`` holds each chunk's label (all chunks of a track share it); chunks are combined
+    per track with :func:`aggregate_tracks` (``method`` ``'mean'`` probability or ``'vote'``)
+    and scored with :func:`classification_metrics` (top-k from the mean probabilities).
+
+    Notebook: 03_baseline_mfcc_svm.ipynb (one vector per track), 04-06 (chunked models).
+    """
+    if method not in ("mean", "vote"):
+        raise ValueError("method must be 'mean' or 'vote'")
+    classes = list(classes)
+    truth = pd.Series(list(y_true), index=list(track_ids))
+    clash = truth.groupby(level=0).nunique()
+    if (clash > 1).any():
+        raise ValueError(f"track(s) {list(clash.index[clash > 1][:3])} have chunks with different labels")
+    agg = aggregate_tracks(track_ids, proba, classes)
+    y_track = truth.groupby(level=0).first().loc[agg.index]
+    return classification_metrics(list(y_track), list(agg[method]), agg[classes].to_numpy(), classes)
+
+
 # -- track-level aggregation ----------------------------------------------------------------------
 def aggregate_tracks(track_ids, proba: np.ndarray, classes) -> pd.DataFrame:
     """Combine chunk-level probabilities into one prediction per track.
@@ -153,18 +208,24 @@ def published(dataset: str) -> pd.DataFrame:
 
 
 def comparison_table(results: pd.DataFrame, dataset: str, metric: str = "accuracy",
-                     split: str = "test") -> pd.DataFrame:
+                     split: str = "test", columns=()) -> pd.DataFrame:
     """Our ``split`` results beside the published figures for the dataset, clearly labelled.
 
     The ``origin`` column says ``measured here (<split>)`` or ``published: <source>``.
+    ``columns`` names further metrics of our rows to show (e.g. ``("f1_macro",)``); the
+    published rows leave them empty.
     """
-    ours = pd.DataFrame(columns=["system", metric, "origin"])
+    columns = [c for c in columns if c != metric]
+    ours = pd.DataFrame(columns=["system", metric, *columns, "origin"])
     if len(results):
         sel = results[results["split"] == split]
         ours = pd.DataFrame({"system": sel["model"], metric: sel.get(metric),
+                             **{c: sel.get(c) for c in columns},
                              "origin": f"measured here ({split} split)"})
     pub = published(dataset)
     pub = pub[pub["metric"] == metric]
     theirs = pd.DataFrame({"system": pub["system"] + " [" + pub["setting"] + "]",
                            metric: pub["value"], "origin": "published: " + pub["source"]})
+    if not len(theirs) or not len(ours):
+        return (ours if len(ours) else theirs).reset_index(drop=True)
     return pd.concat([ours, theirs], ignore_index=True)
