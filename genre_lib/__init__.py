@@ -65,3 +65,16 @@ def versions() -> dict:
         except md.PackageNotFoundError:
             pass
     return out
+
+
+_SUBMODULES = {"analysis", "audio", "baselines", "config", "datasets", "embeddings", "evaluation",
+               "exercises", "features", "interpret", "models", "plotting", "runner", "training"}
+
+
+def __getattr__(name):
+    """``gl.features``, ``gl.evaluation``, ...: submodules are imported on first use."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -129,11 +129,25 @@ def _k_waveform(y, p):
     return y.astype(np.float32)
 
 
+SIGNAL_STATS = ("variance", "rms_std", "zero_crossing_rate", "spectral_centroid_hz")
+
+
+def _k_signal_stats(y, p):
+    """Sample variance, loudness variation, noisiness and brightness of one signal."""
+    import librosa
+
+    rms = librosa.feature.rms(y=y)[0]
+    zcr = librosa.feature.zero_crossing_rate(y)[0]
+    centroid = librosa.feature.spectral_centroid(y=y, sr=p["sr"])[0]
+    return np.array([y.var(), rms.std(), zcr.mean(), centroid.mean()], dtype=np.float32)
+
+
 KINDS = {
     "logmel": (_k_logmel, MEL_DEFAULTS),
     "mfcc": (_k_mfcc, MFCC_DEFAULTS),
     "mfcc_stats": (_k_mfcc_stats, MFCC_DEFAULTS),
     "waveform": (_k_waveform, dict(sr=22050)),
+    "signal_stats": (_k_signal_stats, dict(sr=22050)),
 }
 
 

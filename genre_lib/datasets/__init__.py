@@ -122,3 +122,16 @@ def summary(table: pd.DataFrame, skipped: dict | None = None) -> str:
         lines.append(f"skipped {len(skipped)} file(s):")
         lines.extend(f"  {k}: {v}" for k, v in sorted(skipped.items()))
     return "\n".join(lines)
+
+
+def primary_label(table: pd.DataFrame, top: int = 10) -> pd.Series:
+    """One label per track for grouping and colouring: the genre where the dataset has one,
+    otherwise (tag-only data such as MagnaTagATune) the track's most frequent tag among the
+    ``top`` most frequent tags, or ``"(untagged)"``.
+    """
+    if table["genre"].notna().all():
+        return table["genre"].astype(str)
+    counts = pd.Series([t for ts in table["tags"] for t in ts]).value_counts()
+    rank = {t: i for i, t in enumerate(counts.index[:top])}
+    return pd.Series([min(ts, key=lambda t: rank.get(t, 1e9)) if any(t in rank for t in ts)
+                      else "(untagged)" for ts in table["tags"]], index=table.index)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["get_ax", "save", "waveform", "spectrogram", "spectrogram_grid", "class_balance",
-           "confusion_matrix", "history"]
+           "confusion_matrix", "history", "by_label", "mean_spectrum_by_label",
+           "mel_filterbank"]
 
 
 def get_ax(ax=None, figsize=(8, 3)):
@@ -153,3 +154,56 @@ def history(hist, metrics=("loss", "accuracy"), axes=None, title: str | None = N
         if title:
             ax.set_title(title)
     return axes
+
+
+def by_label(values, labels, ax=None, ylabel: str = "", title: str | None = None, order=None):
+    """Box plot of one value per track, grouped by label and sorted by median."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"v": np.asarray(values, dtype=float), "label": list(labels)})
+    order = order or frame.groupby("label")["v"].median().sort_values(ascending=False).index.tolist()
+    ax = get_ax(ax, figsize=(8, 3.5))
+    ax.boxplot([frame.loc[frame.label == g, "v"] for g in order], showfliers=False)
+    ax.set_xticks(range(1, len(order) + 1), order, rotation=45, ha="right")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def mean_spectrum_by_label(S_db: np.ndarray, labels, sr: int = 22050, fmax: float | None = None,
+                           ax=None, title: str = "time-averaged mel spectrum per label"):
+    """Mean over time and tracks of log-mel spectrograms (N, n_mels, frames), one curve per label.
+
+    The x axis is the centre frequency of each mel band, on the mel scale's own spacing.
+    """
+    import librosa
+
+    labels = np.asarray(labels)
+    n_mels = S_db.shape[1]
+    centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmax=fmax or sr / 2)[1:-1]
+    per_track = S_db.mean(axis=2)
+    ax = get_ax(ax, figsize=(8, 4))
+    for i, g in enumerate(sorted(set(labels))):
+        curve = per_track[labels == g]
+        m = curve.mean(0)
+        ax.plot(centres, m, label=g, color=f"C{i % 10}", lw=1.4)
+    ax.set_xscale("symlog", linthresh=1000)
+    ax.set_xlabel("mel band centre frequency (Hz)")
+    ax.set_ylabel("mean level (dB)")
+    ax.legend(ncol=2, fontsize=8)
+    ax.set_title(title)
+    return ax
+
+
+def mel_filterbank(basis: np.ndarray, sr: int = 22050, every: int = 8, ax=None):
+    """Every ``every``-th triangular mel filter against linear frequency."""
+    n_fft = 2 * (basis.shape[1] - 1)
+    freqs = np.arange(basis.shape[1]) * sr / n_fft
+    ax = get_ax(ax, figsize=(8, 3))
+    for row in basis[::every]:
+        ax.plot(freqs, row / (row.max() + 1e-12), lw=1)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("filter weight (normalised)")
+    ax.set_title(f"mel filterbank: every {every}th of {basis.shape[0]} triangular filters")
+    return ax
