@@ -29,8 +29,8 @@ import pandas as pd
 from . import audio
 from .config import Settings, get_settings
 
-FORMAT_VERSION = 1
-MAGIC = b"GENRECACHE1\n"
+FORMAT_VERSION = 2
+MAGIC = b"GENRECACHE2\n"
 _HEADER = struct.Struct("<QI")  # payload length, CRC-32
 
 MEL_DEFAULTS = dict(sr=22050, n_fft=2048, hop_length=512, n_mels=128, fmin=0.0, fmax=None)
@@ -163,15 +163,27 @@ class CacheError(Exception):
 
 
 def write_entry(path: Path, payload) -> None:
-    """Pickle ``payload`` to ``path`` atomically, with a length and checksum header."""
+    """Pickle ``payload`` to ``path`` atomically, with a length and checksum header.
+
+    Arrays travel as pickle protocol 5 out-of-band buffers stored after the pickle stream, so
+    :func:`read_entry` rebuilds them directly on the bytes read from disk, without a copy.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    blob = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    buffers: list = []
+    blob = pickle.dumps(payload, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    table = struct.pack(f"<QQ{len(raws)}Q", len(blob), len(raws), *(r.nbytes for r in raws))
+    parts = [table, blob, *raws]
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(MAGIC)
-        fh.write(_HEADER.pack(len(blob), zlib.crc32(blob)))
-        fh.write(blob)
+        fh.write(_HEADER.pack(sum(memoryview(p).nbytes for p in parts), crc))
+        for part in parts:
+            fh.write(part)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -180,19 +192,31 @@ def write_entry(path: Path, payload) -> None:
 def read_entry(path: Path):
     """Read an entry written by :func:`write_entry`; raise :class:`CacheError` if it is bad."""
     path = Path(path)
+    size = path.stat().st_size
+    data = bytearray(size)  # writable, so the arrays rebuilt on it are writable too
     with open(path, "rb") as fh:
-        data = fh.read()
+        got = fh.readinto(data)
+    view = memoryview(data)[:got]
     head = len(MAGIC) + _HEADER.size
-    if len(data) < head or not data.startswith(MAGIC):
+    if got < head or view[: len(MAGIC)] != MAGIC:
         raise CacheError(f"{path}: not a feature-cache file (bad header)")
-    length, crc = _HEADER.unpack_from(data, len(MAGIC))
-    blob = memoryview(data)[head:]
-    if len(blob) != length:
-        raise CacheError(f"{path}: truncated ({len(blob)} of {length} payload bytes)")
-    if zlib.crc32(blob) != crc:
+    length, crc = _HEADER.unpack_from(view, len(MAGIC))
+    body = view[head:]
+    if len(body) != length:
+        raise CacheError(f"{path}: truncated ({len(body)} of {length} payload bytes)")
+    if zlib.crc32(body) != crc:
         raise CacheError(f"{path}: checksum mismatch (corrupt)")
     try:
-        return pickle.loads(blob)
+        blob_len, n = struct.unpack_from("<QQ", body, 0)
+        sizes = struct.unpack_from(f"<{n}Q", body, 16)
+        offset = 16 + 8 * n
+        blob = body[offset: offset + blob_len]
+        offset += blob_len
+        buffers = []
+        for nbytes in sizes:
+            buffers.append(body[offset: offset + nbytes])
+            offset += nbytes
+        return pickle.loads(blob, buffers=buffers)
     except Exception as exc:
         raise CacheError(f"{path}: cannot unpickle ({exc})") from None
 
