@@ -271,7 +271,8 @@ def fetch(remote: Remote, folder: Path, force: bool = False, progress: bool = Tr
                 break
             except _network_errors() as exc:
                 reason = type(exc).__name__
-                if attempt < retries:
+                unresolvable = "NameResolution" in str(exc) or "Name or service" in str(exc)
+                if attempt < retries and not unresolvable:   # no DNS: retrying cannot help
                     wait = backoff * (attempt + 1)
                     print(f"{remote.fname}: network error ({reason}); retrying in {wait:.0f} s",
                           file=sys.stderr)
