@@ -294,3 +294,10 @@ def test_mtat_split_files(mtat_tree, tmp_path):
     assert all(by_id[str(r[0])] == "train" for r in rows[:10] if str(r[0]) in by_id)
     assert all(by_id[str(r[0])] == "test" for r in rows[14:20])
     assert "split files" in table.attrs["split_source"]
+
+
+def test_no_usable_file_is_an_error_not_an_empty_table(gtzan_original):
+    data, _ = gtzan_original
+    with pytest.raises(DatasetError, match="none of the 30 file"):
+        gtzan.load_table(settings_for(data, "gtzan"), min_seconds=10.0, progress=False,
+                         verbose=False)

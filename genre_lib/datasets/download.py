@@ -826,6 +826,10 @@ def select_usable(table: pd.DataFrame, settings: Settings, cache_name: str,
                 skipped[tid] = f"not checked; skipped as {known_faulty[tid]}"
                 keep[i] = False
     usable = candidates[keep]
+    if not len(usable):
+        listed = "; ".join(f"{k}: {v}" for k, v in sorted(skipped.items())[:3])
+        raise DatasetError(f"{cache_name}: none of the {len(candidates)} file(s) checked is "
+                           f"usable ({listed}{' ...' if len(skipped) > 3 else ''})")
     if per_label:
         usable = subsample(usable, per_label, settings.seed, label=label)
     return Selection(usable.reset_index(drop=True), skipped, len(candidates))

@@ -18,7 +18,7 @@ the ``mp3/`` folder holding the sixteen folders ``0`` to ``f``).
   counted in the report; empty or undecodable MP3s (the release has a few empty ones) are
   skipped. ``genre`` is ``None``: MagnaTagATune has tags only.
 
-Notebook: the tagging notebook (multi-label) with ``GENRE_DATASET=mtat``.
+Notebook: 02_correlation_and_projections.ipynb (tag correlations), with ``GENRE_DATASET=mtat``.
 """
 from __future__ import annotations
 
