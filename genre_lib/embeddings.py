@@ -95,18 +95,31 @@ def track_embeddings(trained, fs, split: str | None = "test", layer: str = "embe
                      batch_size: int = 64) -> Embeddings:
     """One ``layer`` vector per track of ``split`` for a trained model and its FeatureSet.
 
-    ``trained.prepare(fs)`` turns the features into model inputs; when that gives several
-    excerpts per track, their vectors are averaged (:func:`pool_chunks`).
+    The model sees each track as consecutive excerpts (``trained.chunks``); the excerpts'
+    vectors are averaged per track, as predictions are.
     """
     part = subset(fs, split) if split else fs
     if len(part.table) == 0:
         raise ValueError(f"no tracks in split {split!r}")
-    X = trained.prepare(part)
-    X = X[0] if isinstance(X, (tuple, list)) else X
-    E = embed(trained.model, X, layer=layer, batch_size=batch_size)
-    if len(E) != len(part.table):
-        E = pool_chunks(E, len(part.table))
+    if hasattr(trained, "chunks"):
+        X, owners = trained.chunks(part)
+        E = embed(trained.model, X, layer=layer, batch_size=batch_size)
+        E = pool_by_track(E, owners, part.table["track_id"].to_numpy())
+    else:  # anything with .model and .prepare (one input per track or equal chunk counts)
+        E = embed(trained.model, trained.prepare(part), layer=layer, batch_size=batch_size)
+        if len(E) != len(part.table):
+            E = pool_chunks(E, len(part.table))
     return Embeddings(E.astype(np.float32), part.table, f"{trained.name}:{layer}")
+
+
+def pool_by_track(E: np.ndarray, owners, track_ids) -> np.ndarray:
+    """Average the vectors of each track's excerpts (``owners[i]`` is row i's track id),
+    returned in the order of ``track_ids``; a track without excerpts is an error."""
+    frame = pd.DataFrame(np.asarray(E)).groupby(np.asarray(owners), sort=False).mean()
+    missing = [t for t in track_ids if t not in frame.index]
+    if missing:
+        raise ValueError(f"no excerpts for track(s) {missing[:3]}")
+    return frame.loc[list(track_ids)].to_numpy()
 
 
 # -- labels -------------------------------------------------------------------------------------------
@@ -199,8 +212,9 @@ def cluster_table(clusters, labels) -> pd.DataFrame:
     return table[order]
 
 
-def tsne(E: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
-    """A 2D t-SNE projection of the standardised vectors (perplexity capped for small sets)."""
+def tsne(E: np.ndarray, perplexity: float = 30.0, seed: int = 0, **kwargs) -> np.ndarray:
+    """A 2D t-SNE projection of the standardised vectors (perplexity capped for small sets;
+    ``kwargs`` go to ``sklearn.manifold.TSNE``, e.g. ``max_iter``)."""
     from sklearn.manifold import TSNE
 
     n = len(E)
@@ -208,7 +222,7 @@ def tsne(E: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
         raise ValueError(f"t-SNE needs at least 4 vectors (got {n})")
     perplexity = float(min(perplexity, max(2.0, (n - 1) / 3)))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
-                learning_rate="auto").fit_transform(standardise(E))
+                learning_rate="auto", **kwargs).fit_transform(standardise(E))
 
 
 # -- nearest neighbours --------------------------------------------------------------------------------

@@ -1,0 +1,218 @@
+"""Tests for genre_lib.embeddings: extraction from the named layer, clustering scores, the
+k sweep, the cluster-vs-genre table, t-SNE, neighbours and precision at k.
+
+Clustering is checked on planted structure (well-separated Gaussian blobs, one per "genre"),
+where the right answers are known, and on pure noise, where they must be near chance.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genre_lib import embeddings as emb
+
+
+def blobs(n_per=12, genres=("rock", "jazz", "pop", "metal"), dim=16, spread=0.3, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((len(genres), dim)) * 3
+    E = np.concatenate([c + spread * rng.standard_normal((n_per, dim)) for c in centres])
+    labels = np.repeat(np.array(genres, dtype=object), n_per)
+    return E.astype(np.float32), labels
+
+
+def make_table(labels, tags=None):
+    n = len(labels)
+    return pd.DataFrame({"track_id": [f"t{i:03d}" for i in range(n)], "path": [""] * n,
+                         "genre": list(labels), "split": ["test"] * n,
+                         "tags": tags if tags is not None else [[] for _ in range(n)]})
+
+
+# -- clustering ---------------------------------------------------------------------------------------
+def test_planted_clusters_are_found():
+    E, labels = blobs()
+    sc = emb.cluster_scores(E, labels, seed=0)
+    assert sc["k"] == 4
+    assert sc["ari"] > 0.99 and sc["nmi"] > 0.99
+    assert sc["silhouette"] > 0.7
+    assert len(sc["clusters"]) == len(E)
+
+
+def test_noise_scores_near_chance():
+    rng = np.random.default_rng(1)
+    E = rng.standard_normal((60, 16))
+    labels = np.repeat(["a", "b", "c", "d"], 15)
+    sc = emb.cluster_scores(E, labels, seed=0)
+    assert abs(sc["ari"]) < 0.1
+    assert sc["silhouette"] < 0.2
+    assert emb.precision_at_k(E, labels, k=5) < 0.45  # chance is 14/59 = 0.24
+
+
+def test_k_is_capped_for_tiny_sets_and_too_tiny_is_an_error():
+    E, labels = blobs(n_per=2, genres=("a", "b", "c"))  # 6 vectors
+    assert emb.cluster_scores(E, k=10)["k"] == 5
+    sweep = emb.k_sweep(E, ks=range(2, 13))
+    assert list(sweep.index) == [2, 3, 4, 5]
+    with pytest.raises(ValueError, match="at least 3"):
+        emb.cluster_scores(E[:2], k=2)
+
+
+def test_k_sweep_peaks_at_the_planted_k():
+    E, _ = blobs()
+    sweep = emb.k_sweep(E, ks=range(2, 9), seed=0)
+    assert sweep["silhouette"].idxmax() == 4
+    assert sweep["inertia"].is_monotonic_decreasing
+
+
+def test_cluster_table_puts_each_genre_on_its_own_cluster():
+    E, labels = blobs()
+    clusters = emb.cluster_scores(E, labels)["clusters"]
+    table = emb.cluster_table(clusters, labels)
+    assert table.to_numpy().sum() == len(E)
+    assert np.array_equal(np.diag(table.to_numpy()), np.full(4, 12))
+
+
+def test_standardise_handles_constant_dimensions():
+    E = np.c_[np.arange(5.0), np.zeros(5)]
+    Z = emb.standardise(E)
+    assert np.allclose(Z[:, 1], 0) and np.isclose(Z[:, 0].std(), 1)
+
+
+# -- neighbours ----------------------------------------------------------------------------------------
+def test_neighbours_exclude_the_query_and_are_sorted():
+    E, labels = blobs()
+    idx, dist = emb.neighbours(E, 0, k=5)
+    assert 0 not in idx and len(idx) == 5
+    assert np.all(np.diff(dist) >= 0)
+    assert all(labels[i] == labels[0] for i in idx)
+
+
+def test_precision_at_k_by_hand():
+    # on a line (no ties): 0 1 2.5 | 10 11 12.5 ; labels a a b | b b a
+    E = np.array([[0.0], [1.0], [2.5], [10.0], [11.0], [12.5]])
+    labels = ["a", "a", "b", "b", "b", "a"]
+    # k=1: 0->1 (a=a), 1->0 (a=a), 2.5->1 (b!=a), 10->11 (b=b), 11->10 (b=b),
+    # 12.5->11 (a!=b)  => 4/6
+    assert emb.precision_at_k(E, labels, k=1, metric="euclidean") == pytest.approx(4 / 6)
+    assert emb.chance_precision(labels) == pytest.approx(2 / 5)
+
+
+def test_precision_with_tag_sets_counts_any_shared_tag():
+    E = np.array([[0.0], [1.0], [10.0], [11.0]])
+    tags = [frozenset({"rock", "guitar"}), frozenset({"guitar"}), frozenset({"piano"}), frozenset()]
+    # 0->1 shares guitar; 1->0 shares; 2->3 shares nothing; 3 has no tags: not a query
+    assert emb.precision_at_k(E, tags, k=1, metric="euclidean") == pytest.approx(2 / 3)
+
+
+def test_reference_labels_fall_back_to_tags_without_genres():
+    table = make_table([None, None, None], tags=[["a"], ["b"], ["a", "c"]])
+    labels, kind = emb.reference_labels(table)
+    assert kind == "shared tag" and labels[2] == frozenset({"a", "c"})
+    assert not emb.has_genres(table)
+
+
+def test_compare_spaces_orders_a_good_space_above_noise():
+    E, labels = blobs()
+    rng = np.random.default_rng(3)
+    table = make_table(labels)
+    out = emb.compare_spaces({"noise": rng.standard_normal(E.shape), "planted": E}, table)
+    assert out.loc["planted", "ari"] > 0.95 > out.loc["noise", "ari"] + 0.5
+    assert out.loc["planted", "precision@5"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="vectors for"):
+        emb.compare_spaces({"short": E[:5]}, table)
+
+
+def test_compare_spaces_without_genres_leaves_ari_empty():
+    E, labels = blobs(n_per=5)
+    table = make_table([None] * len(E), tags=[[g] for g in labels])
+    out = emb.compare_spaces({"planted": E}, table, n_clusters=4)
+    # each track has 4 others with its tag, so 4 of its 5 neighbours can match at best
+    assert np.isnan(out.loc["planted", "ari"])
+    assert out.loc["planted", "precision@5"] == pytest.approx(0.8)
+
+
+def test_tsne_shape_and_small_sets():
+    E, labels = blobs(n_per=3)
+    P = emb.tsne(E, perplexity=30, seed=0, max_iter=250)  # perplexity capped below n
+    assert P.shape == (12, 2) and np.isfinite(P).all()
+    with pytest.raises(ValueError):
+        emb.tsne(E[:3])
+
+
+# -- extraction from a Keras model -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_model():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 6, 1), name="logmel")
+    x = keras.layers.Flatten(name="flatten")(inp)
+    x = keras.layers.Dense(5, activation="relu", name="embedding")(x)
+    out = keras.layers.Dense(3, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out)
+
+
+def test_embed_reads_the_named_layer(tiny_model):
+    X = np.random.default_rng(0).standard_normal((70, 8, 6, 1)).astype(np.float32)
+    E = emb.embed(tiny_model, X, batch_size=32)
+    W, b = tiny_model.get_layer("embedding").get_weights()
+    np.testing.assert_allclose(E, np.maximum(X.reshape(70, -1) @ W + b, 0), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="no layer named"):
+        emb.embed(tiny_model, X, layer="bottleneck")
+
+
+def test_track_embeddings_average_each_tracks_chunks(tiny_model):
+    """A stand-in for training.Trained: two chunks per track, one track's chunks out of order."""
+    from genre_lib.features import FeatureSet
+
+    rng = np.random.default_rng(0)
+    table = make_table(["a", "b", "c"])
+    table.loc[0, "split"] = "train"
+    fs = FeatureSet("logmel", {}, table, rng.standard_normal((3, 8, 12)).astype(np.float32))
+
+    class Stub:
+        name, model = "stub", tiny_model
+
+        def chunks(self, part):
+            ids = part.table["track_id"].to_numpy()
+            X = np.concatenate([part.X[:, :, :6], part.X[:, :, 6:]])[..., None]
+            return X, np.concatenate([ids, ids])
+
+    out = emb.track_embeddings(Stub(), fs, split="test")
+    assert list(out.table["track_id"]) == ["t001", "t002"]
+    direct = emb.embed(tiny_model, np.stack([fs.X[1, :, :6], fs.X[1, :, 6:]])[..., None])
+    np.testing.assert_allclose(out.E[0], direct.mean(0), rtol=1e-5, atol=1e-6)
+
+
+def test_pool_chunks_and_pool_by_track():
+    E = np.arange(12.0).reshape(6, 2)
+    np.testing.assert_allclose(emb.pool_chunks(E, 3), [[1, 2], [5, 6], [9, 10]])
+    with pytest.raises(ValueError):
+        emb.pool_chunks(E, 4)
+    pooled = emb.pool_by_track(E, ["x", "y", "x", "y", "z", "z"], ["z", "x", "y"])
+    np.testing.assert_allclose(pooled, [[9, 10], [2, 3], [4, 5]])
+    with pytest.raises(ValueError, match="no excerpts"):
+        emb.pool_by_track(E, ["x"] * 6, ["x", "w"])
+
+
+def test_audio_player_plays_and_reports_bad_files(tmp_path, capsys):
+    from genre_lib import audio
+
+    sr = 8000
+    path = tmp_path / "tone.wav"
+    audio.write_wav(path, 0.1 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr), sr)
+    player = emb.audio_player(path, sr=sr, seconds=0.5)
+    assert player is not None and len(player.data) > 0
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"not audio at all")
+    assert emb.audio_player(bad, sr=sr) is None
+    assert "broken.wav" in capsys.readouterr().out
+
+
+def test_neighbour_table_lists_query_first():
+    E, labels = blobs(n_per=4)
+    table = make_table(labels)
+    out = emb.neighbour_table(E, table, query=5, k=3)
+    assert list(out["rank"]) == ["query", 1, 2, 3]
+    assert out.loc[0, "track_id"] == "t005"
+    assert (out["genre"] == labels[5]).all()
