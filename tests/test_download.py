@@ -270,3 +270,21 @@ def test_status_report(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GENRE_DATA_DIR", str(settings.data_dir))
     assert main(["data", "status"]) == 0
     assert "[present] gtzan" in capsys.readouterr().out
+
+
+def test_archive_member_outside_the_target_is_refused(server, tmp_path, monkeypatch):
+    import io
+    import tarfile
+
+    url, www = server
+    evil = www / "genres.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        member = tarfile.TarInfo("../../escaped.txt")
+        member.size = 3
+        tar.addfile(member, io.BytesIO(b"bad"))
+    settings = settings_in(tmp_path)
+    monkeypatch.setitem(download.SOURCES, "gtzan", gtzan_source(url + "genres.tar.gz", fr.sha256(evil)))
+    with pytest.raises(DatasetError, match="outside the destination"):
+        download.download("gtzan", settings, progress=False, retries=0)
+    assert not list(tmp_path.rglob("escaped.txt"))
+    assert not (settings.data_dir / "gtzan").exists() and leftovers(settings.data_dir) == []

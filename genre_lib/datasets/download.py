@@ -34,6 +34,7 @@ import tarfile
 import time
 import warnings
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -351,7 +352,19 @@ def _check_space(folder: Path, need: int) -> None:
 
 
 def _unpack(archives: list[Path], dest: Path, progress: bool = True) -> None:
-    """Unpack one archive (or several parts of one zip) into ``dest``."""
+    """Unpack one archive (or several parts of one zip) into ``dest``.
+
+    A damaged archive, or a tar member that would land outside ``dest``, raises
+    :class:`DatasetError`.
+    """
+    try:
+        _unpack_any(archives, dest, progress)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise DatasetError(f"cannot unpack {', '.join(a.name for a in archives)} "
+                           f"({type(exc).__name__}: {exc})") from None
+
+
+def _unpack_any(archives: list[Path], dest: Path, progress: bool) -> None:
     from tqdm.auto import tqdm
 
     dest.mkdir(parents=True, exist_ok=True)
