@@ -134,7 +134,7 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
         raise ValueError("split must be 'auto', 'filtered' or 'random'")
     info = locate(settings, root=root, split_dir=split_dir)
     by_id: dict[str, Path] = {}
-    for p in sorted(info["files"], key=lambda p: (p.name.lower(), p.suffix.lower() != ".wav")):
+    for p in sorted(info["files"], key=lambda p: (p.stem.lower(), p.suffix.lower() != ".wav")):
         m = _FILE.match(p.name)
         tid = f"{m.group(1).lower()}.{m.group(2)}"
         if m.group(1).lower() != p.parent.name.lower():
