@@ -26,7 +26,8 @@ __all__ = ["has_genres", "has_tags", "colour_labels", "tag_matrix", "tag_frequen
            "tags_per_clip", "tag_correlation", "top_pairs", "less_redundant_tags",
            "feature_correlation", "strongly_correlated_share", "feature_label_correlation",
            "top_features_per_label", "pca_curve", "components_for", "project", "projections",
-           "knn_agreement", "projection_scores", "downsample_images"]
+           "knn_agreement", "projection_scores", "describe_projection_scores", "align",
+           "sample_rows", "downsample_images"]
 
 
 # -- which labels a table has ---------------------------------------------------------------------
@@ -327,6 +328,87 @@ def projection_scores(maps: dict, labels, k: int = 5, originals: dict | None = N
         frame[f"{k}-NN agreement, all dimensions"] = frame["input"].map(full)
     frame.attrs["chance"] = 1.0 / max(n_labels, 1)
     return frame.round(3)
+
+
+def describe_projection_scores(scores: pd.DataFrame, k: int = 5) -> str:
+    """A plain-language reading of :func:`projection_scores`: how far above chance the genres
+    group in each map, which input and method group them best, and how much the 2-D maps lose
+    against all dimensions. The numbers decide the wording, not the hopes of the analyst.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
+    col = f"{k}-NN agreement"
+    chance = scores.attrs.get("chance", float("nan"))
+    lines = [f"chance level (one label in {1 / chance:.0f}): {chance:.2f}"]
+    best = scores.loc[scores[col].idxmax()]
+    worst = scores.loc[scores[col].idxmin()]
+    lines.append(f"best 2-D map: {best['method']} of {best['input']} ({col} {best[col]:.2f}); "
+                 f"worst: {worst['method']} of {worst['input']} ({worst[col]:.2f})")
+    for name, part in scores.groupby("input", sort=False):
+        top = part[col].max()
+        if top < chance + 0.1:
+            verdict = "no visible grouping by label: the maps are close to chance"
+        elif top < 0.5:
+            verdict = "some grouping by label, with heavy overlap between labels"
+        elif top < 0.8:
+            verdict = "clear but partial grouping by label"
+        else:
+            verdict = "strong grouping: most labels form their own regions"
+        line = (f"{name}: {verdict} (in the best map the neighbours of {top:.0%} of the tracks "
+                f"mostly share their label)")
+        full_col = f"{col}, all dimensions"
+        if full_col in part.columns and part[full_col].notna().any():
+            full = float(part[full_col].iloc[0])
+            gap = full - top
+            line += (f"; with all dimensions {full:.2f}, so the best 2-D map "
+                     + ("keeps about as much" if abs(gap) < 0.05 else "loses structure" if gap > 0
+                        else "agrees more than the raw distances do (t-SNE is built to keep "
+                             "neighbours; the raw distances weigh every dimension alike)"))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def align(*feature_sets):
+    """Restrict several FeatureSets to the tracks they all have (some may have skipped
+    unreadable files), in one order. Returns ``([X, ...], table)``.
+
+    Notebook: 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb.
+    """
+    if not feature_sets:
+        raise ValueError("align needs at least one FeatureSet")
+    common = set(feature_sets[0].table["track_id"])
+    for fs in feature_sets[1:]:
+        common &= set(fs.table["track_id"])
+    base = feature_sets[0].table
+    order = [t for t in base["track_id"] if t in common]
+    arrays = []
+    for fs in feature_sets:
+        pos = pd.Series(np.arange(len(fs.table)), index=fs.table["track_id"].to_numpy())
+        arrays.append(fs.X[pos.loc[order].to_numpy()])
+    table = base.set_index("track_id", drop=False).loc[order].reset_index(drop=True)
+    table.attrs = dict(base.attrs)
+    return arrays, table
+
+
+def sample_rows(table: pd.DataFrame, max_points: int | None, seed: int = 0,
+                by: str | None = "genre") -> np.ndarray:
+    """Positions of at most ``max_points`` rows, drawn evenly across the values of ``by``
+    (seeded); all rows when the table is small enough. t-SNE and MDS grow quadratically with
+    the number of points, so large datasets are mapped from a sample.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
+    n = len(table)
+    if not max_points or n <= max_points:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    if by and by in table.columns and table[by].notna().all():
+        groups = [np.flatnonzero((table[by] == g).to_numpy()) for g in sorted(table[by].unique(), key=str)]
+        share = max(1, max_points // len(groups))
+        picked = np.concatenate([rng.choice(g, size=min(share, len(g)), replace=False) for g in groups])
+    else:
+        picked = rng.choice(n, size=max_points, replace=False)
+    return np.sort(picked)
 
 
 # -- spectrogram images ----------------------------------------------------------------------------

@@ -195,3 +195,30 @@ def test_analysis_figures(tmp_path):
     ax = plotting.baseline_bars(table, chance=0.1)
     assert len(ax.patches) == 6
     plt.close("all")
+
+
+def test_align_sample_rows_and_description():
+    from genre_lib.features import FeatureSet
+
+    t = pd.DataFrame({"track_id": ["a", "b", "c", "d"], "split": "train", "genre": list("xxyy")})
+    fa = FeatureSet("mfcc_stats", {}, t, np.arange(4.0)[:, None])
+    fb = FeatureSet("logmel", {}, t.iloc[[3, 1, 0]].reset_index(drop=True),
+                    np.array([[30.0], [10.0], [0.0]]))  # 'c' skipped, another order
+    (xa, xb), table = analysis.align(fa, fb)
+    assert list(table["track_id"]) == ["a", "b", "d"]
+    assert xa.ravel().tolist() == [0, 1, 3] and xb.ravel().tolist() == [0, 10, 30]
+
+    big = pd.DataFrame({"genre": ["x"] * 90 + ["y"] * 10})
+    pos = analysis.sample_rows(big, 20, seed=1)
+    assert len(pos) == 20 and (big.iloc[pos]["genre"] == "y").sum() == 10  # evenly across labels
+    assert np.array_equal(pos, analysis.sample_rows(big, 20, seed=1))
+    assert len(analysis.sample_rows(big, None)) == 100
+    assert len(analysis.sample_rows(big.assign(genre=None), 30, seed=0)) == 30
+
+    X, y = _blobs()
+    noise = np.random.default_rng(3).normal(size=X.shape)
+    maps = analysis.projections({"blobs": X, "noise": noise}, methods=("pca",), progress=False)
+    text = analysis.describe_projection_scores(
+        analysis.projection_scores(maps, y, originals={"blobs": X, "noise": noise}))
+    assert "blobs: strong grouping" in text and "chance level" in text
+    assert "noise: no visible grouping" in text or "noise: some grouping" in text
