@@ -197,11 +197,11 @@ class Maximised:
 
 
 def default_steps(settings=None) -> int:
-    """Gradient steps for activation maximisation: 200 in the full profile, 40 in ci."""
+    """Gradient steps for activation maximisation: 200 in the full profile, 30 in ci."""
     from .config import get_settings
 
     settings = settings or get_settings()
-    return 40 if settings.profile.is_ci else 200
+    return 30 if settings.profile.is_ci else 200
 
 
 def seed_inputs(shape, n: int, input_range: tuple[float, float], seed: int = 0,
@@ -260,7 +260,8 @@ def _unit_scores(output, units, leaky: bool, leak: float):
 
 def maximise(model, layer: str, units, input_range: tuple[float, float],
              steps: int = 200, learning_rate: float | None = None, seed: int = 0,
-             backend: str = "tf-keras-vis", progress: bool = True, leak: float = 0.1) -> Maximised:
+             backend: str = "tf-keras-vis", progress: bool = True, leak: float = 0.1,
+             tv: float = 0.0) -> Maximised:
     """Activation maximisation of ``units`` (filter or class indices) of ``layer``.
 
     All units are optimised together, one input each, in one batch. ``layer`` names a layer
@@ -271,7 +272,9 @@ def maximise(model, layer: str, units, input_range: tuple[float, float],
     inside ``input_range`` (see :func:`input_range`) at every step. ``learning_rate``
     defaults to 2 % of the range width per Adam step (0.1 for a standardised log-mel), much
     larger than tf-keras-vis's photo-tuned defaults, which leave a small model's input
-    almost unchanged.
+    almost unchanged. ``tv`` > 0 adds tf-keras-vis's total-variation penalty (mean absolute
+    difference between neighbouring bins, times ``tv``), which trades some activation for
+    smoother, more readable images (2D inputs only).
 
     With ``backend="tf-keras-vis"`` this runs ``ActivationMaximization`` (with
     ``ReplaceToLinear`` for the classes); if that raises, a warning says why and the
@@ -286,13 +289,13 @@ def maximise(model, layer: str, units, input_range: tuple[float, float],
     used = backend
     if backend == "tf-keras-vis":
         try:
-            images = _maximise_tfkv(model, layer, units, x0, (lo, hi), steps, lr, progress, leak)
+            images = _maximise_tfkv(model, layer, units, x0, (lo, hi), steps, lr, progress, leak, tv)
         except Exception as exc:  # keep working if tf-keras-vis breaks on some model
             warnings.warn(f"tf-keras-vis activation maximisation failed ({type(exc).__name__}: "
                           f"{exc}); using the GradientTape implementation", stacklevel=2)
             used = "tape"
     if used == "tape":
-        images = _maximise_tape(model, layer, units, x0, (lo, hi), steps, lr, progress, leak)
+        images = _maximise_tape(model, layer, units, x0, (lo, hi), steps, lr, progress, leak, tv)
     images = np.asarray(images, dtype=np.float32).reshape((len(units), *shape))
     start = np.diag(unit_activation(model, layer, units, x0))
     end = np.diag(unit_activation(model, layer, units, images))
@@ -305,11 +308,12 @@ def _progress_bar(steps: int, desc: str, enabled: bool):
     return tqdm(total=steps, desc=desc, disable=not enabled, unit="step", leave=False)
 
 
-def _maximise_tfkv(model, layer, units, x0, rng, steps, lr, progress, leak):
+def _maximise_tfkv(model, layer, units, x0, rng, steps, lr, progress, leak, tv):
     import keras
     import tensorflow as tf
     from tf_keras_vis.activation_maximization import ActivationMaximization
     from tf_keras_vis.activation_maximization.callbacks import Callback
+    from tf_keras_vis.activation_maximization.regularizers import TotalVariation2D
     from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
     from tf_keras_vis.utils.scores import CategoricalScore
 
@@ -336,7 +340,7 @@ def _maximise_tfkv(model, layer, units, x0, rng, steps, lr, progress, leak):
                          # project back into the range before every step (no jitter/rotation:
                          # a spectrogram's axes are frequency and time, not a photo's)
                          input_modifiers=[lambda x: tf.clip_by_value(x, lo, hi)],
-                         regularizers=[], steps=steps,
+                         regularizers=[TotalVariation2D(weight=tv)] if tv else [], steps=steps,
                          optimizer=keras.optimizers.Adam(learning_rate=lr),
                          callbacks=[_Tick()])
         finally:
@@ -344,7 +348,7 @@ def _maximise_tfkv(model, layer, units, x0, rng, steps, lr, progress, leak):
     return np.asarray(images)
 
 
-def _maximise_tape(model, layer, units, x0, rng, steps, lr, progress, leak):
+def _maximise_tape(model, layer, units, x0, rng, steps, lr, progress, leak, tv):
     import keras
     import tensorflow as tf
 
@@ -358,6 +362,8 @@ def _maximise_tape(model, layer, units, x0, rng, steps, lr, progress, leak):
         with tf.GradientTape() as tape:
             score = _unit_scores(target(x, training=False), units, leaky, leak)
             loss = -tf.reduce_sum(score)
+            if tv:  # the same penalty as tf-keras-vis's TotalVariation2D
+                loss += tv * tf.reduce_sum(tf.image.total_variation(x)) / float(np.prod(x.shape[1:]))
         grad = tape.gradient(loss, x)
         opt.apply_gradients([(grad, x)])
         x.assign(tf.clip_by_value(x, lo, hi))
@@ -380,7 +386,8 @@ def activation_gain(model, result: Maximised, reference: np.ndarray | None = Non
 
     One row per unit: its mean activation for the optimised image, for ``n_random`` uniform
     noise inputs over the same range (mean and standard deviation), the margin in standard
-    deviations of the random activations (``z``), and, when ``reference`` (real inputs) is
+    deviations of the random activations (``z``, at most about 100 when noise leaves the
+    unit silent), and, when ``reference`` (real inputs) is
     given, the unit's mean and maximum activation over them. A readable, non-trivial image
     has a large ``z``: a blank or noise-like image would score about like random noise.
     """
@@ -389,7 +396,9 @@ def activation_gain(model, result: Maximised, reference: np.ndarray | None = Non
     rand = unit_activation(model, result.layer, result.units, noise)
     rows = {"unit": result.units, "optimised": result.end,
             "random_mean": rand.mean(0), "random_std": rand.std(0)}
-    spread = np.maximum(rand.std(0), 1e-6 * np.maximum(1.0, np.abs(rand.mean(0))))
+    # when noise leaves a unit (almost) silent its spread is ~0; floor it at 1 % of the
+    # optimised activation, so z reads "at least 100" rather than an arbitrary huge number
+    spread = np.maximum(rand.std(0), 0.01 * np.abs(result.end) + 1e-12)
     rows["z"] = (result.end - rand.mean(0)) / spread
     if reference is not None:
         real = unit_activation(model, result.layer, result.units, reference)
@@ -537,25 +546,54 @@ def gradcam(model, X: np.ndarray, classes, layer: str | None = None,
     return _gradcam_tape(model, X, idx, layer)
 
 
-def _gradcam_tape(model, X, idx, layer):
+def gradcam_parts(model, X: np.ndarray, classes, layer: str | None = None):
+    """The two ingredients of Grad-CAM at conv ``layer``: its feature maps ``A`` and the
+    gradient ``G`` of each input's class logit with respect to them, both (n, f, t, channels).
+
+    Grad-CAM is then ``relu(sum_c mean_ft(G[..., c]) * A[..., c])`` (see :func:`finish_cam`
+    for stretching it to the input's size).
+    """
     import keras
     import tensorflow as tf
-    from scipy.ndimage import zoom
 
+    X = _with_channel(X, model)
+    idx = _class_indices(classes, len(X))
+    layer = layer or first_and_last_conv(model)[1]
     lin = linear_model(model)
     probe = keras.Model(_input(lin), [lin.outputs[0], lin.get_layer(layer).output])
     onehot = tf.one_hot(idx, lin.outputs[0].shape[-1])
     x = tf.constant(X)
-    with tf.GradientTape() as tape:
+    with _quiet(), tf.GradientTape() as tape:
         logits, fmap = probe(x, training=False)
         score = tf.reduce_sum(logits * onehot, axis=-1)
-    g = tape.gradient(score, fmap).numpy()
-    fmap = fmap.numpy()
-    weights = g.mean(axis=tuple(range(1, g.ndim - 1)), keepdims=True)
-    cam = np.maximum((fmap * weights).sum(axis=-1), 0.0)
-    target = X.shape[:-1]
-    cam = zoom(cam, [t / c for t, c in zip(target, cam.shape)], order=1)
-    return _normalise(cam)
+    return fmap.numpy(), tape.gradient(score, fmap).numpy()
+
+
+def finish_cam(cam: np.ndarray, size) -> np.ndarray:
+    """Stretch coarse class-activation maps (n, f, t) bilinearly to ``size`` (freq, time) and
+    scale each to [0, 1]."""
+    from scipy.ndimage import zoom
+
+    cam = np.asarray(cam, dtype=np.float32)
+    single = cam.ndim == 2
+    cam = cam[None] if single else cam
+    target = (len(cam), *tuple(size)[:2])
+    out = _normalise(zoom(cam, [t / c for t, c in zip(target, cam.shape)], order=1))
+    return out[0] if single else out
+
+
+def _gradcam_tape(model, X, idx, layer):
+    A, G = gradcam_parts(model, X, idx, layer)
+    weights = G.mean(axis=tuple(range(1, G.ndim - 1)), keepdims=True)
+    cam = np.maximum((A * weights).sum(axis=-1), 0.0)
+    return finish_cam(cam, X.shape[1:-1])
+
+
+def most_active_units(model, layer: str, X: np.ndarray, n: int = 8) -> list[int]:
+    """The ``n`` units (filters) of ``layer`` with the highest mean activation over ``X``:
+    the ones worth looking at first (some filters of a small model never fire)."""
+    act = unit_activation(model, layer, range(model.get_layer(layer).output.shape[-1]), X)
+    return [int(u) for u in np.argsort(-act.mean(axis=0), kind="stable")[:n]]
 
 
 def tf_keras_vis_check(model, X: np.ndarray, layer: str | None = None) -> pd.DataFrame:
@@ -581,3 +619,42 @@ def tf_keras_vis_check(model, X: np.ndarray, layer: str | None = None) -> pd.Dat
             rows.append({"method": name, "ok": False, "max_abs_diff": np.nan,
                          "error": f"{type(exc).__name__}: {exc}"})
     return pd.DataFrame(rows)
+
+
+# -- real clips --------------------------------------------------------------------------------------
+def excerpts(trained, fs, rows, which: str = "middle") -> tuple[np.ndarray, np.ndarray]:
+    """One model-ready excerpt per track ``rows`` (positions in ``fs.table``), and the same
+    excerpt as the raw log-mel in dB for display.
+
+    ``trained`` is a ``genre_lib.training.Trained``; the excerpt is the first or the middle
+    one of the consecutive chunks the model judges the clip by. Returns (model inputs,
+    dB excerpts of shape (n, n_mels, frames)).
+    """
+    from . import training
+
+    if fs.kind != "logmel":
+        raise ValueError(f"excerpts need a logmel FeatureSet, got {fs.kind!r}")
+    length = trained.chunk
+    starts = training.chunk_starts(fs.X.shape[-1], length)
+    start = int(starts[len(starts) // 2] if which == "middle" else starts[0])
+    raw = np.stack([training.crop(fs.X[r], start, length) for r in rows]).astype(np.float32)
+    inputs = training.to_layout(trained.normaliser(raw), trained.spec.layout)
+    return inputs, raw
+
+
+def pick_tracks(table: pd.DataFrame, n: int = 4, split: str = "test", prefer=(),
+                seed: int = 0) -> list[int]:
+    """Row positions of up to ``n`` tracks of ``split`` with different genres (``prefer``
+    first, e.g. ("rock", "classical")), or, without genres, with different first tags."""
+    part = table[table["split"] == split] if (table["split"] == split).any() else table
+    if "genre" in part and part["genre"].notna().all():
+        key = part["genre"]
+    else:
+        key = part["tags"].map(lambda t: t[0] if len(t) else "(no tag)")
+    labels = list(dict.fromkeys([p for p in prefer if p in set(key)] + sorted(set(key), key=str)))
+    rng = np.random.default_rng(seed)
+    rows = []
+    for lab in labels[:n]:
+        members = part.index[(key == lab).to_numpy()].to_numpy()
+        rows.append(int(table.index.get_loc(rng.choice(members))))
+    return rows

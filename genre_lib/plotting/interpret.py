@@ -24,11 +24,14 @@ def _mel_image(ax, img, sr, hop_length, fmax=None, cmap="magma", vmin=None, vmax
 
 def input_images(images, titles=None, sr: int = 22050, hop_length: int = 512, ncols: int = 4,
                  title: str | None = None, fmax: float | None = None, cmap: str = "magma",
-                 size=(3.3, 2.6)):
-    """A grid of spectrogram-shaped model inputs (e.g. activation-maximisation results), each
-    drawn with a mel-frequency axis and a time axis and its own colour scale.
+                 size=(3.3, 2.6), value_range=None, crop=None):
+    """A grid of spectrogram-shaped model inputs (e.g. activation-maximisation results).
 
-    ``images`` is an array (n, n_mels, n_frames[, 1]) in the model's input units.
+    ``images`` is an array (n, n_mels, n_frames[, 1]) in the model's input units. Each is
+    drawn with a mel-frequency axis and a time axis; with ``value_range`` = (low, high) all
+    share that colour scale (so a flat image shows as loud or quiet, not as nothing), else
+    each gets its own. ``crop`` = (bins, frames) zooms on the lowest bins and first frames,
+    with the axes in bins and frames, to make small repeating patterns visible.
     """
     import matplotlib.pyplot as plt
 
@@ -42,8 +45,14 @@ def input_images(images, titles=None, sr: int = 22050, hop_length: int = 512, nc
                              squeeze=False, sharex=True, sharey=True)
     titles = list(titles) if titles is not None else [str(i) for i in range(n)]
     for ax, img, t in zip(axes.flat, images, titles):
-        lo, hi = np.percentile(img, [1, 99])
-        _mel_image(ax, img, sr, hop_length, fmax=fmax, cmap=cmap, vmin=lo, vmax=hi)
+        lo, hi = value_range if value_range is not None else np.percentile(img, [1, 99])
+        if crop is not None:
+            ax.imshow(img[:crop[0], :crop[1]], origin="lower", aspect="auto", cmap=cmap,
+                      vmin=lo, vmax=hi, interpolation="nearest")
+            ax.set_xlabel("frame")
+            ax.set_ylabel("mel bin")
+        else:
+            _mel_image(ax, img, sr, hop_length, fmax=fmax, cmap=cmap, vmin=lo, vmax=hi)
         ax.set_title(t, fontsize=9)
         ax.label_outer()
     for ax in list(axes.flat)[n:]:
