@@ -37,8 +37,8 @@ from .config import Settings, get_settings
 
 SIDECAR_VERSION = 1
 WAVEFORM_SR = 11025  # the raw-waveform model reads audio at half the usual rate (CPU budget)
-TRAIN_DEFAULTS = dict(lr=1e-3, batch_size=None, epochs=None, crops_per_track=None,
-                      patience=6, augment=True, valid_chunks_per_track=4,
+TRAIN_DEFAULTS = dict(lr=3e-3, batch_size=None, epochs=None, crops_per_track=None,
+                      patience=6, augment=("gain", "mask"), valid_chunks_per_track=4,
                       time_budget_s=None, chunk_seconds=None, target="auto", n_tags=50,
                       verbose=None)
 # per-model training defaults that differ from TRAIN_DEFAULTS (chosen on valid, on synth)
@@ -615,9 +615,9 @@ def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyp
     h = dict(train_hyper)
     epochs = int(h["epochs"] or prof.epochs)
     batch_size = int(h["batch_size"] or prof.batch_size)
-    crops = int(h["crops_per_track"] or (2 if prof.is_ci else 4))
+    crops = int(h["crops_per_track"] or 2)
     verbose = h["verbose"] if h["verbose"] is not None else (0 if prof.is_ci else 2)
-    time_budget = h["time_budget_s"] if h["time_budget_s"] is not None else (None if prof.is_ci else 600)
+    time_budget = h["time_budget_s"] if h["time_budget_s"] is not None else (None if prof.is_ci else 300)
 
     table = load_table(settings)
     target = choose_target(table, h["target"])

@@ -123,5 +123,29 @@ def conv_layer_names(model) -> list[str]:
     return sorted(names, key=lambda n: int(re.findall(r"\d+", n)[0]))
 
 
+
+
+def layer_table(model, trainable_only: bool = False):
+    """The model as a table: one row per layer with its name, type, output shape and
+    parameter count (a plainer ``model.summary()`` that notebooks can display and slice).
+
+    Notebook: 04_cnn.ipynb.
+    """
+    import pandas as pd
+
+    rows = []
+    for layer in model.layers:
+        try:
+            shape = tuple(layer.output.shape)[1:]
+        except (AttributeError, ValueError):
+            shape = None
+        n = int(layer.count_params()) if layer.built else 0
+        if trainable_only and not layer.trainable_weights:
+            continue
+        rows.append({"layer": layer.name, "type": type(layer).__name__,
+                     "output shape": str(shape).replace("None", "-"), "parameters": n})
+    return pd.DataFrame(rows)
+
+
 __all__ = ["BUILDERS", "SPECS", "ModelSpec", "spec", "build", "builder_params",
-           "conv_layer_names", *[f.__name__ for f in BUILDERS.values()]]
+           "conv_layer_names", "layer_table", *[f.__name__ for f in BUILDERS.values()]]

@@ -35,7 +35,7 @@ def build_lstm_mel(input_shape, n_classes: int, head: str = "softmax", units=(12
     inputs = keras.Input(shape, name="mel_frames")
     x = inputs
     for i, u in enumerate(units, start=1):
-        x = recurrent(u, rnn, name=f"{rnn}{i}", return_sequences=i < len(units))(x)
+        x = recurrent(u, rnn, name=f"rnn{i}", return_sequences=i < len(units))(x)
     outputs = classifier(x, n_classes, head, embedding, dropout)
     return keras.Model(inputs, outputs, name="lstm_mel")
 
@@ -44,7 +44,7 @@ def build_crnn1d(input_shape, n_classes: int, head: str = "softmax", filters: in
                  kernel: int = 5, n_blocks: int = 3, l2: float = 1e-3, block_dropout: float = 0.2,
                  rnn: str = "lstm", units: int = 96, embedding: int = 64, dropout: float = 0.3):
     """The CRNN of the FMA study: 3 x [Conv1D(56, k=5, L2) - BN - ReLU - MaxPool - Dropout]
-    -> LSTM(96) (or GRU with ``rnn="gru"``) -> Dense(64) named ``embedding`` -> head."""
+    -> LSTM(96) (or GRU with ``rnn="gru"``; layer ``rnn``) -> Dense(64) named ``embedding`` -> head."""
     import keras
 
     shape = check_shape(input_shape, 2, "n_frames, n_mels")
@@ -52,7 +52,7 @@ def build_crnn1d(input_shape, n_classes: int, head: str = "softmax", filters: in
     x = inputs
     for i in range(1, n_blocks + 1):
         x = conv1d_block(x, i, filters, kernel=kernel, pool=2, dropout=block_dropout, l2=l2)
-    x = recurrent(units, rnn, name=rnn)(x)
+    x = recurrent(units, rnn, name="rnn")(x)
     outputs = classifier(x, n_classes, head, embedding, dropout)
     return keras.Model(inputs, outputs, name="crnn1d")
 
@@ -74,6 +74,6 @@ def build_crnn2d(input_shape, n_classes: int, head: str = "softmax", filters=(32
     freq, time, ch = x.shape[1], x.shape[2], x.shape[3]
     x = layers.Permute((2, 1, 3), name="time_first")(x)
     x = layers.Reshape((time, freq * ch), name="to_sequence")(x)
-    x = recurrent(units, rnn, name=rnn)(x)
+    x = recurrent(units, rnn, name="rnn")(x)
     outputs = classifier(x, n_classes, head, embedding, dropout)
     return keras.Model(inputs, outputs, name="crnn2d")

@@ -10,7 +10,7 @@ Notebook: 06_parallel_cnn_rnn.ipynb.
 """
 from __future__ import annotations
 
-from .common import check_shape, classifier
+from .common import BN_MOMENTUM, check_shape, classifier
 
 
 def residual_block(x, i: int, filters: int, pool=(2, 2)):
@@ -24,13 +24,13 @@ def residual_block(x, i: int, filters: int, pool=(2, 2)):
 
     shortcut = x
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_conv")(x)
-    y = layers.BatchNormalization(name=f"block{i}_bn")(y)
+    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{i}_bn")(y)
     y = layers.Activation("relu", name=f"block{i}_relu")(y)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_conv2")(y)
-    y = layers.BatchNormalization(name=f"block{i}_bn2")(y)
+    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{i}_bn2")(y)
     if x.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"block{i}_shortcut")(x)
-        shortcut = layers.BatchNormalization(name=f"block{i}_shortcut_bn")(shortcut)
+        shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{i}_shortcut_bn")(shortcut)
     y = layers.Add(name=f"block{i}_add")([y, shortcut])
     y = layers.Activation("relu", name=f"block{i}_out")(y)
     if pool:
@@ -48,7 +48,7 @@ def build_short_chunk_resnet(input_shape, n_classes: int, head: str = "softmax",
 
     check_shape(input_shape, 3, "n_mels, n_frames, 1")
     inputs = keras.Input(tuple(input_shape), name="logmel")
-    x = layers.BatchNormalization(name="input_bn")(inputs)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="input_bn")(inputs)
     for i, c in enumerate(channels, start=1):
         x = residual_block(x, i, c)
     x = layers.GlobalMaxPooling2D(name="global_pool")(x)

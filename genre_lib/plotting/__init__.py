@@ -6,3 +6,4 @@ Themes live in submodules and are all re-exported here, so ``gl.plotting.wavefor
 from .basics import *  # noqa: F401,F403
 from .analysis import *  # noqa: F401,F403
 from .interpret import *  # noqa: F401,F403
+from .training import *  # noqa: F401,F403

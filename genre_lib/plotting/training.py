@@ -1,0 +1,83 @@
+"""Figures of the deep track: a clip cut into chunks with each chunk's prediction, several
+training histories on one plot, and models compared side by side.
+
+Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .basics import get_ax, spectrogram
+
+__all__ = ["chunk_predictions", "histories", "model_comparison"]
+
+
+def chunk_predictions(S_db: np.ndarray, length: int, proba: np.ndarray, classes, truth=None,
+                      sr: int = 22050, hop_length: int = 512, ax=None, title: str | None = None):
+    """A log-mel spectrogram cut into consecutive chunks of ``length`` frames, each labelled
+    with the class the model gave it (and that class's probability); the title gives the
+    track-level answers by mean probability and by majority vote.
+
+    ``proba`` has one row per chunk (``len(proba)`` chunks from the start of the clip).
+    """
+    classes = list(classes)
+    proba = np.asarray(proba)
+    ax = spectrogram(S_db, sr, hop_length, ax=ax, colorbar=False)
+    ax.figure.set_size_inches(max(8, 0.9 * len(proba) + 2), 3.6)
+    sec = length * hop_length / sr
+    top = ax.get_ylim()[1]
+    for i, p in enumerate(proba):
+        k = int(np.argmax(p))
+        right = truth is None or classes[k] == truth
+        ax.axvline((i + 1) * sec, color="white", lw=1, alpha=0.8)
+        ax.text((i + 0.5) * sec, top * 0.93, f"{classes[k]}\n{p[k]:.2f}", ha="center", va="top",
+                fontsize=7, color="white",
+                bbox=dict(boxstyle="round,pad=0.2", lw=0, alpha=0.75,
+                          facecolor="tab:green" if right else "tab:red"))
+    mean = classes[int(proba.mean(0).argmax())]
+    votes = np.bincount(proba.argmax(1), minlength=len(classes))
+    vote = classes[int(np.argmax(votes + 1e-6 * proba.mean(0)))]
+    head = f"true: {truth}   " if truth is not None else ""
+    ax.set_title(title or f"{head}mean probability -> {mean}   majority vote -> {vote}")
+    return ax
+
+
+def histories(items, metric: str = "val_accuracy", ax=None, title: str | None = None):
+    """One curve per model of ``metric`` against the epoch; ``items`` maps a name to a Keras
+    history dict (or is a list of objects with ``.name`` and ``.history``)."""
+    if not isinstance(items, dict):
+        items = {t.name: t.history for t in items}
+    ax = get_ax(ax, figsize=(6.5, 3.4))
+    for name, hist in items.items():
+        if hist and metric in hist:
+            ax.plot(np.arange(1, len(hist[metric]) + 1), hist[metric], marker=".", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"{metric.replace('_', ' ')} during training")
+    return ax
+
+
+def model_comparison(frame, metrics=("accuracy", "f1_macro"), label: str = "system",
+                     chance: float | None = None, ax=None, title: str | None = None):
+    """Horizontal bars, one group per row of ``frame`` (a results table), one bar per metric,
+    with an optional dashed line at chance level."""
+    metrics = [m for m in metrics if m in frame.columns]
+    frame = frame.dropna(subset=metrics[:1])
+    ax = get_ax(ax, figsize=(7, 0.45 * len(frame) * max(1, len(metrics)) + 1.2))
+    y = np.arange(len(frame))
+    h = 0.8 / max(1, len(metrics))
+    for j, m in enumerate(metrics):
+        vals = frame[m].astype(float).to_numpy()
+        bars = ax.barh(y + j * h, vals, height=h, label=m.replace("_", " "))
+        for b, v in zip(bars, vals):
+            if np.isfinite(v):
+                ax.text(v + 0.01, b.get_y() + b.get_height() / 2, f"{v:.2f}", va="center", fontsize=7)
+    ax.set_yticks(y + h * (len(metrics) - 1) / 2, frame[label].astype(str))
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.08)
+    if chance is not None:
+        ax.axvline(chance, color="grey", ls="--", lw=1, label=f"chance ({chance:.2f})")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title or "test split, track level")
+    return ax
