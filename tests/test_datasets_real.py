@@ -88,6 +88,8 @@ def test_gtzan_kaggle_skips_broken_and_short_clips(gtzan_kaggle, capsys):
     assert "too short" in skipped["rock.00099"]
     assert set(table["track_id"]) == set(info["ids"])
     assert table.attrs["layout"] == "Kaggle"
+    assert set(table.attrs["kaggle_features_csv"]) == {30, 3}
+    assert "features_csv" not in table.attrs      # that name means FMA's features.csv
     # no split lists: a seeded stratified split, with the note on why it matters
     assert "fault-filtered" in out and "inflates" in out and "jazz.00054" in out
     assert (pd.crosstab(table["genre"], table["split"]) >= 1).all().all()

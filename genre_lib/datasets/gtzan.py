@@ -128,6 +128,8 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
     (require the lists) or ``"random"``. Files that cannot be decoded or are shorter than
     ``min_seconds`` (default: half the clip length the features use) are skipped and listed
     in ``table.attrs["skipped"]``. Extra columns: ``format``, ``seconds``, ``sample_rate``.
+    The Kaggle copy's feature tables are named in ``table.attrs["kaggle_features_csv"]``
+    (``{30: path, 3: path}``; see :func:`load_features`).
     """
     settings = settings or get_settings()
     if split not in ("auto", "filtered", "random"):
@@ -188,7 +190,7 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
     out.attrs.update({"dataset": "gtzan", "skipped": sel.skipped, "clip_seconds": CLIP_SECONDS,
                       "layout": info["layout"], "root": str(info["root"]),
                       "split_source": split_source,
-                      "features_csv": {k: str(v) for k, v in info["features_csv"].items()}})
+                      "kaggle_features_csv": {k: str(v) for k, v in info["features_csv"].items()}})
     if settings.profile.is_ci:
         lines.append(f"ci profile: at most {settings.profile.max_tracks_per_label} tracks per "
                      f"genre ({sel.n_candidates} candidates checked)")
