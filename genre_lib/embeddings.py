@@ -122,6 +122,17 @@ def pool_by_track(E: np.ndarray, owners, track_ids) -> np.ndarray:
     return frame.loc[list(track_ids)].to_numpy()
 
 
+def rows_for(track_ids, fs) -> np.ndarray:
+    """The rows of ``fs.X`` for ``track_ids``, in that order (e.g. MFCC statistics for the
+    tracks an embedding covers). Tracks the FeatureSet lacks are a clear error."""
+    index = {t: i for i, t in enumerate(fs.table["track_id"])}
+    missing = [t for t in track_ids if t not in index]
+    if missing:
+        raise KeyError(f"{len(missing)} track(s) have no {fs.kind} features "
+                       f"(first: {missing[:3]}); skipped: {list(fs.skipped)[:3]}")
+    return fs.X[[index[t] for t in track_ids]]
+
+
 # -- labels -------------------------------------------------------------------------------------------
 def has_genres(table: pd.DataFrame) -> bool:
     """Whether the table has a single genre label for every track (mtat has tags only)."""

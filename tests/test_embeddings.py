@@ -216,3 +216,13 @@ def test_neighbour_table_lists_query_first():
     assert list(out["rank"]) == ["query", 1, 2, 3]
     assert out.loc[0, "track_id"] == "t005"
     assert (out["genre"] == labels[5]).all()
+
+
+def test_rows_for_aligns_and_names_missing_tracks():
+    from genre_lib.features import FeatureSet
+
+    table = make_table(["a", "b", "c"])
+    fs = FeatureSet("mfcc_stats", {}, table, np.arange(6.0).reshape(3, 2), skipped={"t009": "bad"})
+    np.testing.assert_array_equal(emb.rows_for(["t002", "t000"], fs), [[4, 5], [0, 1]])
+    with pytest.raises(KeyError, match="t009"):
+        emb.rows_for(["t000", "t009"], fs)
