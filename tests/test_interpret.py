@@ -265,3 +265,40 @@ def test_works_with_the_project_cnn2d_builder():
     res = interpret.maximise(m, interpret.response_layer(m, last), [0, 1], (-2.0, 2.0), steps=15,
                              progress=False)
     assert (res.end > res.start).all()
+
+
+# -- choosing real clips ----------------------------------------------------------------------------------
+def test_pick_tracks_prefers_named_genres_and_falls_back_to_tags():
+    import pandas as pd
+
+    table = pd.DataFrame({"track_id": [f"t{i}" for i in range(8)],
+                          "genre": ["jazz", "rock", "rock", "pop", "classical", "jazz", "pop", "rock"],
+                          "split": ["test"] * 6 + ["train"] * 2,
+                          "tags": [["a"], ["b"], [], ["a", "c"], ["c"], ["b"], ["a"], ["a"]]},
+                         index=range(10, 18))
+    rows = interpret.pick_tracks(table, n=3, prefer=("rock", "classical", "metal"))
+    assert [table.iloc[r]["genre"] for r in rows] == ["rock", "classical", "jazz"]
+    assert all(table.iloc[r]["split"] == "test" for r in rows)
+    tags_only = table.assign(genre=None)
+    rows = interpret.pick_tracks(tags_only, n=4)
+    firsts = [(table.iloc[r]["tags"] or ["(no tag)"])[0] for r in rows]
+    assert len(set(firsts)) == len(firsts) == 4
+
+
+def test_excerpts_are_normalised_chunks_of_the_clip():
+    from types import SimpleNamespace
+
+    from genre_lib.features import FeatureSet
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 6, 40)).astype(np.float32) * 10 - 40
+    fs = FeatureSet("logmel", {}, pd.DataFrame({"track_id": ["a", "b", "c"]}), X)
+    stub = SimpleNamespace(chunk=16, spec=SimpleNamespace(layout="mel2d"),
+                           normaliser=lambda b: (b + 40.0) / 10.0)
+    inputs, raw = interpret.excerpts(stub, fs, [2, 0])       # chunks start at 0, 16; middle: 16
+    assert inputs.shape == (2, 6, 16, 1) and raw.shape == (2, 6, 16)
+    np.testing.assert_allclose(raw[0], X[2, :, 16:32])
+    np.testing.assert_allclose(inputs[1, ..., 0], (X[0, :, 16:32] + 40) / 10, rtol=1e-5)
+    first, _ = interpret.excerpts(stub, fs, [1], which="first")
+    np.testing.assert_allclose(first[0, ..., 0], (X[1, :, :16] + 40) / 10, rtol=1e-5)
