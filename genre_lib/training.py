@@ -396,6 +396,67 @@ def tag_metrics(Y: np.ndarray, P: np.ndarray) -> dict:
             "n": int(len(Y)), "n_tags_scored": int(ok.sum())}
 
 
+# -- feature subsets and summaries --------------------------------------------------------------
+def subset(fs: features.FeatureSet, which) -> features.FeatureSet:
+    """The rows of a FeatureSet for a split name (``"test"``), a boolean mask or positions."""
+    if isinstance(which, str):
+        mask = (fs.table["split"] == which).to_numpy()
+    else:
+        which = np.asarray(which)
+        mask = which if which.dtype == bool else np.isin(np.arange(len(fs.table)), which)
+    return features.FeatureSet(fs.kind, fs.params, fs.table[mask].reset_index(drop=True),
+                               fs.X[mask], fs.skipped, fs.cache_path, fs.from_cache)
+
+
+def summary_table(trained, split: str = "test") -> pd.DataFrame:
+    """One row per trained model: its ``split`` metrics recorded at training time (track level,
+    by mean probability and by vote), parameters, epochs and training seconds."""
+    rows = []
+    for t in trained:
+        m = (t.meta.get("metrics") or {}).get(split) or {}
+        row = {"model": t.name, "architecture": t.meta.get("label", t.meta.get("arch"))}
+        for k in ("accuracy", "f1_macro", "accuracy_vote", "chunk_accuracy", "top3_accuracy",
+                  "roc_auc", "pr_auc"):
+            if k in m:
+                row[k] = round(float(m[k]), 4)
+        row.update({"parameters": t.meta.get("n_params"), "epochs": t.meta.get("epochs_run"),
+                    "train_s": t.meta.get("train_seconds"), "split": split})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparison(settings: Settings | None = None, names=None, metric: str = "accuracy",
+               columns=("f1_macro",)) -> pd.DataFrame:
+    """Test-split results of this run beside the published figures, labelled by origin.
+
+    Deep models (rows written by :func:`train`) are limited to ``names`` when given; the
+    classical baselines' rows (notebook 03) are always kept, named ``<model> on <features>``.
+    """
+    settings = settings or get_settings()
+    res = evaluation.load_results(settings, split="test")
+    if len(res):
+        deep = res["arch"].notna() if "arch" in res else pd.Series(False, index=res.index)
+        if names is not None:
+            res = res[~deep | res["model"].isin(list(names))]
+            deep = deep[res.index]
+        if "features" in res:
+            named = ~deep & res["features"].notna()
+            res.loc[named, "model"] = res.loc[named, "model"] + " on " + res.loc[named, "features"]
+        res = res.assign(_deep=deep).sort_values(["_deep", metric] if metric in res else ["_deep"],
+                                                 ascending=False).drop(columns="_deep")
+    columns = tuple(c for c in columns if c != metric)
+    return evaluation.comparison_table(res, settings.dataset, metric=metric, columns=columns)
+
+
+def saved_models(settings: Settings | None = None) -> list[str]:
+    """Names of the models saved (with a sidecar) for the current run."""
+    settings = settings or get_settings()
+    folder = settings.models_dir
+    if not folder.exists():
+        return []
+    return sorted(p.stem for p in folder.glob("*.json") if (folder / f"{p.stem}.keras").exists())
+
+
 # -- the trained model ------------------------------------------------------------------------
 @dataclass
 class Trained:
@@ -481,9 +542,7 @@ class Trained:
         Tags: macro ROC-AUC and PR-AUC of the mean probabilities.
         """
         if split is not None:
-            mask = (fs.table["split"] == split).to_numpy()
-            fs = features.FeatureSet(fs.kind, fs.params, fs.table[mask].reset_index(drop=True),
-                                     fs.X[mask], fs.skipped)
+            fs = subset(fs, split)
         proba, ids = self.predict_chunks(fs)
         tracks = evaluation.aggregate_tracks(ids, proba, self.classes)
         table = fs.table.set_index("track_id").loc[tracks.index]
@@ -718,5 +777,6 @@ def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyp
 
 
 __all__ = ["describe_device", "get_strategy", "load_or_train", "load", "train", "Trained",
+           "subset", "summary_table", "saved_models", "comparison",
            "Normaliser", "train_dataset", "eval_dataset", "augment_batch", "chunk_starts",
            "make_callbacks", "has_genres", "choose_target", "TrainingError"]

@@ -57,7 +57,7 @@ def build_crnn1d(input_shape, n_classes: int, head: str = "softmax", filters: in
     return keras.Model(inputs, outputs, name="crnn1d")
 
 
-def build_crnn2d(input_shape, n_classes: int, head: str = "softmax", filters=(32, 64, 64, 64),
+def build_crnn2d(input_shape, n_classes: int, head: str = "softmax", filters=(16, 32, 64, 64),
                  pools=((2, 2), (2, 2), (4, 2), (4, 2)), rnn: str = "gru", units: int = 64,
                  block_dropout: float = 0.1, embedding: int = 64, dropout: float = 0.3):
     """2D conv blocks over (frequency, time), then the frequency axis is folded into the

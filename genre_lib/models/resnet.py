@@ -39,7 +39,7 @@ def residual_block(x, i: int, filters: int, pool=(2, 2)):
 
 
 def build_short_chunk_resnet(input_shape, n_classes: int, head: str = "softmax",
-                             channels=(16, 16, 32, 32, 64, 64, 64), embedding: int = 64,
+                             channels=(8, 16, 32, 32, 64, 64, 64), embedding: int = 64,
                              dropout: float = 0.3):
     """Seven residual blocks with 2x2 pooling (the mel axis shrinks 128 -> 1), a global max
     over what is left of time, then Dense(64) ``embedding`` and the head."""
