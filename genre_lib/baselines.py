@@ -25,6 +25,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from threadpoolctl import threadpool_limits
+
 from .config import Settings, get_settings
 
 __all__ = ["Splits", "ModelSpec", "Selection", "BaselineRun", "splits_from_features",
@@ -122,7 +124,10 @@ def default_models(settings: Settings | None = None, fast: bool | None = None) -
     """The six baselines with their search grids. ``fast`` (default: the ci profile) uses
     fewer trees in the ensembles; the grids are otherwise the same.
 
-    Every model runs single-threaded, so the fit and predict times compare like with like.
+    Every model runs single-threaded (and :func:`select_on_valid` and :func:`evaluate` cap the
+    BLAS/OpenMP thread pools at one), so the fit and predict times compare like with like and
+    a busy machine does not suffer thread oversubscription (measured here: a logistic
+    regression fit 35x slower with two BLAS threads on two shared cores than with one).
 
     Notebook: 03_baseline_mfcc_svm.ipynb.
     """
@@ -140,15 +145,15 @@ def default_models(settings: Settings | None = None, fast: bool | None = None) -
     def xgb(seed):
         from xgboost import XGBClassifier
 
-        return _pipe(XGBClassifier(n_estimators=n_rounds, tree_method="hist", subsample=0.8,
-                                   colsample_bytree=0.5, n_jobs=1, random_state=seed,
-                                   verbosity=0))
+        return _pipe(XGBClassifier(n_estimators=n_rounds, tree_method="hist", max_bin=64,
+                                   subsample=0.8, colsample_bytree=0.3, n_jobs=1,
+                                   random_state=seed, verbosity=0))
 
     specs = [
         ModelSpec("svc_rbf", "SVC (RBF kernel)",
                   lambda seed: _pipe(SVC(kernel="rbf", random_state=seed)),
                   # gamma as multiples of 1 / n_features (sklearn's 'scale' on standardised data)
-                  lambda d, n: {"clf__C": [0.1, 1.0, 10.0, 100.0],
+                  lambda d, n: {"clf__C": [0.1, 1.0, 10.0, 100.0, 1000.0],
                                 "clf__gamma": [0.25 / d, 1.0 / d, 4.0 / d]}),
         ModelSpec("knn", "k-nearest neighbours",
                   lambda seed: _pipe(KNeighborsClassifier()),
@@ -219,10 +224,11 @@ def select_on_valid(spec: ModelSpec, splits: Splits, seed: int = 42) -> Selectio
     start = time.perf_counter()
     for params in ParameterGrid(spec.grid(splits.n_features, len(y_train))):
         model = clone(base).set_params(**params)
-        t0 = time.perf_counter()
-        model.fit(splits.X_train, y_train)
-        fit_s = time.perf_counter() - t0
-        acc = float(np.mean(model.predict(splits.X_valid) == y_valid))
+        with threadpool_limits(limits=1):
+            t0 = time.perf_counter()
+            model.fit(splits.X_train, y_train)
+            fit_s = time.perf_counter() - t0
+            acc = float(np.mean(model.predict(splits.X_valid) == y_valid))
         rows.append({**{k.replace("clf__", ""): v for k, v in params.items()},
                      "valid_accuracy": acc, "fit_s": fit_s})
         if best is None or acc > best[0]:
@@ -244,10 +250,11 @@ def evaluate(model, X, y_true, classes) -> dict:
     from .evaluation import classification_metrics
 
     classes = list(classes)
-    t0 = time.perf_counter()
-    codes = np.asarray(model.predict(X))
-    scores = model_scores(model, X)
-    predict_s = time.perf_counter() - t0
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        codes = np.asarray(model.predict(X))
+        scores = model_scores(model, X)
+        predict_s = time.perf_counter() - t0
     y_pred = np.array(classes, dtype=object)[codes.astype(int)]
     # scores' columns follow model.classes_ (codes seen in training), reorder to ``classes``
     full = np.zeros((len(X), len(classes)))
@@ -325,31 +332,39 @@ def run_all(splits: Splits, settings: Settings | None = None, models=None, save:
 
 
 # -- FMA's precomputed features.csv --------------------------------------------------------------------
-def fma_features_path(settings: Settings | None = None) -> Path | None:
+def fma_features_path(settings: Settings | None = None, table: pd.DataFrame | None = None) -> Path | None:
     """Where FMA's ``features.csv`` (from ``fma_metadata.zip``) lies, or None if it is absent.
 
-    Looked for under the data folder: ``fma_metadata/``, ``fma/fma_metadata/``,
-    ``<dataset>/fma_metadata/`` and ``<dataset>/``.
+    The FMA loader records it in ``table.attrs["features_csv"]``; otherwise it is looked for
+    under the data folder: ``fma_metadata/``, ``fma/fma_metadata/``, ``<dataset>/fma_metadata/``,
+    ``<dataset>/``, ``fma/`` and the data folder itself.
     """
     settings = settings or get_settings()
+    named = table.attrs.get("features_csv") if table is not None else None
+    if isinstance(named, (str, Path)) and named and Path(named).name == "features.csv" \
+            and Path(named).is_file():
+        return Path(named)
     d = Path(settings.data_dir)
     for cand in (d / "fma_metadata", d / "fma" / "fma_metadata", d / settings.dataset / "fma_metadata",
-                 d / settings.dataset, d / "fma"):
+                 d / settings.dataset, d / "fma", d):
         if (cand / "features.csv").is_file():
             return cand / "features.csv"
     return None
 
 
-def load_fma_precomputed(settings: Settings | None = None, path=None) -> pd.DataFrame | None:
+def load_fma_precomputed(settings: Settings | None = None, path=None,
+                         table: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """FMA's 518 precomputed features per track, or None when ``features.csv`` is absent.
 
     The file has a three-row column header (feature, statistics, number), then a row naming
     the index (``track_id``); the result has those three column levels and an integer
     ``track_id`` index. A file that is present but unreadable raises ``ValueError`` naming it.
+    (``genre_lib.datasets.fma.load_features`` reads the same file for the FMA notebooks; this
+    small reader keeps the baselines independent of the FMA loader.)
 
     Notebook: 03_baseline_mfcc_svm.ipynb.
     """
-    path = Path(path) if path is not None else fma_features_path(settings)
+    path = Path(path) if path is not None else fma_features_path(settings, table)
     if path is None or not Path(path).is_file():
         return None
     try:

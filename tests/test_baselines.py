@@ -50,7 +50,7 @@ def test_selection_uses_train_and_valid_only():
     sp.X_test = np.full_like(sp.X_test, np.nan)  # selection must never look at test
     spec = baselines.default_models(fast=True)["svc_rbf"]
     sel = baselines.select_on_valid(spec, sp, seed=0)
-    assert len(sel.grid_scores) == 12
+    assert len(sel.grid_scores) == 15  # 5 values of C x 3 of gamma
     assert sel.valid_accuracy == sel.grid_scores["valid_accuracy"].max()
     first_best = sel.grid_scores["valid_accuracy"].idxmax()  # ties go to grid order
     assert sel.params["C"] == sel.grid_scores.loc[first_best, "C"]
@@ -183,3 +183,23 @@ def test_comparison_table_extra_columns_and_no_published_rows():
     assert (fma["origin"].str.startswith("published")).sum() == 3
     assert fma["f1_macro"].isna().sum() == 3
     assert 0.4638 in set(fma["accuracy"])
+
+
+def test_fma_features_path_follows_the_table(tmp_path):
+    settings = get_settings(dataset="fma_small", data_dir=tmp_path / "empty", work_dir=tmp_path)
+    elsewhere = tmp_path / "somewhere" / "features.csv"
+    elsewhere.parent.mkdir()
+    _write_fma_features(elsewhere, [2, 3, 4])
+    table = pd.DataFrame({"track_id": ["000002"]})
+    assert baselines.fma_features_path(settings) is None
+    table.attrs["features_csv"] = str(elsewhere)
+    assert baselines.fma_features_path(settings, table) == elsewhere
+    assert baselines.load_fma_precomputed(settings, table=table).shape == (3, 6)
+
+
+def test_fma_features_path_ignores_other_attrs(tmp_path):
+    settings = get_settings(dataset="gtzan", data_dir=tmp_path, work_dir=tmp_path)
+    table = pd.DataFrame({"track_id": ["blues.00000"]})
+    table.attrs["features_csv"] = {"30s": str(tmp_path / "features_30_sec.csv")}  # not FMA's
+    assert baselines.fma_features_path(settings, table) is None
+    assert baselines.load_fma_precomputed(settings, table=table) is None
