@@ -154,7 +154,7 @@ def test_evaluation_confusion_and_track_metrics():
     y_true = ["a", "a", "a", "b", "b", "c"]
     y_pred = ["a", "b", "b", "b", "b", "a"]
     cf = evaluation.confusion_frame(y_true, y_pred)
-    assert np.allclose(cf.sum(1), 1) and cf.loc["a", "b"] == pytest.approx(2 / 3)
+    assert np.allclose(cf.sum(axis=1), 1) and cf.loc["a", "b"] == pytest.approx(2 / 3)
     counts = evaluation.confusion_frame(y_true, y_pred, normalize=False)
     assert counts.loc["c", "a"] == 1 and counts.to_numpy().sum() == 6
     worst = evaluation.most_confused(y_true, y_pred, n=2)
