@@ -534,6 +534,18 @@ class Trained:
         proba, ids = self.predict_chunks(fs, batch_size)
         return evaluation.aggregate_tracks(ids, proba, self.classes)
 
+    def predict_file(self, path, seconds: float | None = None) -> pd.Series:
+        """Mean class probabilities for one audio file (loaded, featurised, chunked, averaged);
+        the clip is cropped or padded to ``seconds`` when given."""
+        from . import audio
+
+        params = self.meta["feature_params"]
+        y = audio.load(path, sr=params["sr"], duration=seconds)
+        feat = features.compute(self.meta["feature_kind"], y, **params)
+        X, _ = numpy_chunks(feat[None], self.spec, self.chunk, self.normaliser)
+        proba = np.asarray(self.model.predict_on_batch(X), dtype=np.float32)
+        return pd.Series(proba.mean(0), index=self.classes, name=str(path))
+
     def evaluate(self, fs: features.FeatureSet, split: str | None = None) -> dict:
         """Track-level metrics on ``fs`` (or on one of its splits).
 
