@@ -321,9 +321,35 @@ def _time_budget_callback(seconds: float):
     return TimeBudget()
 
 
-def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: float | None = None):
+def _epoch_line_callback(epochs: int):
+    import keras
+
+    class EpochLine(keras.callbacks.Callback):
+        """One short line per epoch: losses, accuracies, learning rate and seconds."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            parts = [f"epoch {epoch + 1:2d}/{epochs}"]
+            for key in ("loss", "accuracy", "auc", "val_loss", "val_accuracy", "val_auc"):
+                if key in logs:
+                    parts.append(f"{key} {float(logs[key]):.3f}")
+            lr = logs.get("learning_rate")
+            if lr is not None:
+                parts.append(f"lr {float(lr):.1e}")
+            parts.append(f"{time.perf_counter() - self.start:.0f} s")
+            print("  ".join(parts), flush=True)
+
+    return EpochLine()
+
+
+def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: float | None = None,
+                   epoch_lines: int | None = None):
     """EarlyStopping on validation loss (best weights restored), ReduceLROnPlateau, a
-    ModelCheckpoint in ``.keras`` format, and an optional wall-clock budget."""
+    ModelCheckpoint in ``.keras`` format, an optional wall-clock budget, and (with
+    ``epoch_lines`` = the number of epochs) one printed line per epoch."""
     import keras
 
     cbs = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
@@ -335,6 +361,8 @@ def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: fl
                                                    save_best_only=True))
     if time_budget_s:
         cbs.append(_time_budget_callback(time_budget_s))
+    if epoch_lines:
+        cbs.append(_epoch_line_callback(epoch_lines))
     return cbs
 
 
@@ -440,7 +468,9 @@ def comparison(settings: Settings | None = None, names=None, metric: str = "accu
             res = res[~deep | res["model"].isin(list(names))]
             deep = deep[res.index]
         if "features" in res:
-            named = ~deep & res["features"].notna()
+            bare = pd.Series([isinstance(f, str) and not str(m).endswith(f)
+                              for m, f in zip(res["model"], res["features"])], index=res.index)
+            named = ~deep & bare
             res.loc[named, "model"] = res.loc[named, "model"] + " on " + res.loc[named, "features"]
         res = res.assign(_deep=deep).sort_values(["_deep", metric] if metric in res else ["_deep"],
                                                  ascending=False).drop(columns="_deep")
@@ -687,7 +717,7 @@ def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyp
     epochs = int(h["epochs"] or prof.epochs)
     batch_size = int(h["batch_size"] or prof.batch_size)
     crops = int(h["crops_per_track"] or 2)
-    verbose = h["verbose"] if h["verbose"] is not None else (0 if prof.is_ci else 2)
+    verbose = h["verbose"] if h["verbose"] is not None else 0
     time_budget = h["time_budget_s"] if h["time_budget_s"] is not None else (None if prof.is_ci else 300)
 
     table = load_table(settings)
@@ -739,7 +769,8 @@ def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyp
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     model_path, meta_path = paths_for(name, settings)
     ckpt = model_path.with_name(f"{name}.checkpoint.keras")
-    callbacks = make_callbacks(ckpt, int(h["patience"]), time_budget)
+    callbacks = make_callbacks(ckpt, int(h["patience"]), time_budget,
+                               epoch_lines=None if (prof.is_ci or verbose) else epochs)
     print(f"training {name} ({arch}, {model.count_params():,} parameters) on {settings.dataset}: "
           f"{int(tr.sum())} train / {int(va.sum())} valid tracks, chunks of {length} "
           f"{'samples' if kind == 'waveform' else 'frames'}, up to {epochs} epochs x {steps} "

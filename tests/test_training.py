@@ -192,3 +192,24 @@ def test_variant_name_tags_target_and_bad_hyper(ci_settings):
     assert t.model.get_layer("rnn").__class__.__name__ == "GRU"
     assert {"roc_auc", "pr_auc"} <= set(t.meta["metrics"]["test"])
     assert 0.0 <= t.meta["metrics"]["test"]["roc_auc"] <= 1.0
+
+
+def test_predict_file_matches_the_feature_path(trained_cnn2d, ci_table):
+    t = trained_cnn2d
+    fs = t.features(ci_table, progress=False)
+    one = training.subset(fs, [0])
+    from_file = t.predict_file(one.table["path"][0], seconds=t.settings.profile.synth_seconds)
+    from_cache = t.predict_tracks(one).iloc[0][t.classes].astype(float)
+    np.testing.assert_allclose(from_file.to_numpy(), from_cache.to_numpy(), atol=1e-4)
+
+
+def test_comparison_keeps_origins_apart(trained_cnn2d, ci_settings):
+    baseline = evaluation.result_row("svc_rbf on mfcc_stats", "test", {"accuracy": 0.5, "f1_macro": 0.4},
+                                     ci_settings, features="mfcc_stats")
+    evaluation.save_result(baseline, ci_settings)
+    table = training.comparison(ci_settings, names=["cnn2d"])
+    assert set(table["system"]) >= {"cnn2d", "svc_rbf on mfcc_stats"}
+    assert (table["origin"] == "measured here (test split)").all()  # synth has no published rows
+    summary = training.summary_table([trained_cnn2d], "valid")
+    assert summary.loc[0, "model"] == "cnn2d" and summary.loc[0, "split"] == "valid"
+    assert summary.loc[0, "accuracy"] == pytest.approx(trained_cnn2d.meta["metrics"]["valid"]["accuracy"], abs=1e-4)
