@@ -150,12 +150,23 @@ class Normaliser:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray, kind: str) -> "Normaliser":
-        if kind == "waveform":
-            return cls(np.zeros(1, np.float32), np.array([X.std() + 1e-8], np.float32))
-        mean = X.mean(axis=(0, 2)).astype(np.float32)
-        std = (X.std(axis=(0, 2)) + 1e-3).astype(np.float32)
-        return cls(mean, std)
+    def fit(cls, X: np.ndarray, kind: str, rows=None) -> "Normaliser":
+        """Statistics of ``X[rows]`` (default: all rows), accumulated clip by clip so no
+        copy of the training features is made."""
+        rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+        total = total_sq = 0.0
+        count = 0
+        for r in rows:
+            clip = np.asarray(X[r], dtype=np.float64)
+            axis = None if kind == "waveform" else -1
+            total = total + clip.sum(axis=axis)
+            total_sq = total_sq + (clip ** 2).sum(axis=axis)
+            count += clip.shape[-1]
+        mean = np.atleast_1d(total / max(count, 1))
+        std = np.sqrt(np.maximum(np.atleast_1d(total_sq / max(count, 1)) - mean ** 2, 0))
+        if kind == "waveform":  # scale only: a waveform's mean is ~0 and must stay there
+            return cls(np.zeros(1, np.float32), (std + 1e-8).astype(np.float32))
+        return cls(mean.astype(np.float32), (std + 1e-3).astype(np.float32))
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         if batch.ndim == 3 and len(self.mean) == batch.shape[1]:  # (n, n_mels, frames)
@@ -234,22 +245,24 @@ def _signature(spec, n_bins, length, n_classes, multilabel):
 
 def train_dataset(X: np.ndarray, y: np.ndarray, spec, length: int, norm: Normaliser,
                   batch_size: int, crops_per_track: int, seed: int, augment=True,
-                  kind: str = "logmel", n_classes: int | None = None):
+                  kind: str = "logmel", n_classes: int | None = None, rows=None):
     """An endless ``tf.data.Dataset`` of (chunks, labels) batches of random crops.
 
-    Each pass visits every training clip ``crops_per_track`` times in a shuffled order and
-    cuts a random excerpt of ``length`` frames (or samples) from it. Only the batch being
-    built is copied out of ``X`` (the cached features), so memory stays flat.
+    Each pass visits every training clip (``X[rows]``, default all) ``crops_per_track``
+    times in a shuffled order and cuts a random excerpt of ``length`` frames (or samples)
+    from it; ``y`` is aligned with ``X``. Only the batch being built is copied out of ``X``
+    (the cached features), so memory stays flat.
     """
     import tensorflow as tf
 
     ops = AUGMENTATIONS if augment is True else tuple(augment or ())
     multilabel = y.ndim == 2
     n_bins = X.shape[1] if X.ndim == 3 else None
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
 
     def gen():
         rng = np.random.default_rng(seed)
-        order_base = np.repeat(np.arange(len(X)), crops_per_track)
+        order_base = np.repeat(rows, crops_per_track)
         while True:
             order = rng.permutation(order_base)
             for b in range(0, len(order) - batch_size + 1 if len(order) >= batch_size else 1,
@@ -266,13 +279,16 @@ def train_dataset(X: np.ndarray, y: np.ndarray, spec, length: int, norm: Normali
 
 
 def eval_dataset(X: np.ndarray, y: np.ndarray, spec, length: int, norm: Normaliser,
-                 batch_size: int, max_chunks: int | None = None, n_classes: int | None = None):
-    """A finite ``tf.data.Dataset`` of consecutive chunks of each clip (for validation)."""
+                 batch_size: int, max_chunks: int | None = None, n_classes: int | None = None,
+                 rows=None):
+    """A finite ``tf.data.Dataset`` of consecutive chunks of each clip ``X[rows]`` (default
+    all; ``y`` aligned with ``X``), for validation."""
     import tensorflow as tf
 
     multilabel = y.ndim == 2
     n_bins = X.shape[1] if X.ndim == 3 else None
-    pairs = [(i, s) for i in range(len(X)) for s in chunk_starts(X.shape[-1], length, max_chunks)]
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    pairs = [(i, s) for i in rows for s in chunk_starts(X.shape[-1], length, max_chunks)]
 
     def gen():
         for b in range(0, len(pairs), batch_size):
@@ -742,7 +758,7 @@ def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyp
     params = fs.params
     length = chunk_length(spec, params, h["chunk_seconds"])
     n_bins = fs.X.shape[1] if fs.X.ndim == 3 else None
-    norm = Normaliser.fit(fs.X[tr], kind)
+    norm = Normaliser.fit(fs.X, kind, rows=np.flatnonzero(tr))
     shape = input_shape_for(spec, n_bins, length)
 
     seed_everything(settings.seed)
@@ -757,10 +773,11 @@ def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyp
         model.compile(optimizer=keras.optimizers.Adam(h["lr"]), loss=loss, metrics=metrics)
 
     n_cls = len(classes) if target == "tags" else None
-    train_ds = train_dataset(fs.X[tr], Y[tr], spec, length, norm, global_batch, crops,
-                             settings.seed, h["augment"], kind, n_cls)
-    valid_ds = eval_dataset(fs.X[va], Y[va], spec, length, norm, 2 * global_batch,
-                            h["valid_chunks_per_track"], n_cls)
+    # rows index the cached array directly: no copy of the train or valid features is made
+    train_ds = train_dataset(fs.X, Y, spec, length, norm, global_batch, crops, settings.seed,
+                             h["augment"], kind, n_cls, rows=np.flatnonzero(tr))
+    valid_ds = eval_dataset(fs.X, Y, spec, length, norm, 2 * global_batch,
+                            h["valid_chunks_per_track"], n_cls, rows=np.flatnonzero(va))
     steps = max(1, (int(tr.sum()) * crops) // global_batch)
     n_valid_chunks = sum(len(chunk_starts(fs.X.shape[-1], length, h["valid_chunks_per_track"]))
                          for _ in range(int(va.sum())))

@@ -213,3 +213,18 @@ def test_comparison_keeps_origins_apart(trained_cnn2d, ci_settings):
     summary = training.summary_table([trained_cnn2d], "valid")
     assert summary.loc[0, "model"] == "cnn2d" and summary.loc[0, "split"] == "valid"
     assert summary.loc[0, "accuracy"] == pytest.approx(trained_cnn2d.meta["metrics"]["valid"]["accuracy"], abs=1e-4)
+
+
+def test_pipeline_reads_rows_in_place_and_normaliser_matches_a_copy():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(10, 4, 40)).astype(np.float32)
+    rows = np.array([1, 4, 7])
+    a = training.Normaliser.fit(X, "logmel", rows=rows)
+    b = training.Normaliser.fit(X[rows], "logmel")
+    np.testing.assert_allclose(a.mean, X[rows].mean(axis=(0, 2)), atol=1e-5)
+    np.testing.assert_allclose(a.std, b.std, atol=1e-5)
+    y = np.arange(10, dtype=np.int32)
+    ds = training.train_dataset(X, y, models.spec("crnn1d"), 16, a, batch_size=3,
+                                crops_per_track=1, seed=0, augment=False, rows=rows)
+    _, yb = next(iter(ds))
+    assert sorted(yb.numpy().tolist()) == rows.tolist()

@@ -78,6 +78,6 @@ def model_comparison(frame, metrics=("accuracy", "f1_macro"), label: str = "syst
     ax.set_xlim(0, 1.08)
     if chance is not None:
         ax.axvline(chance, color="grey", ls="--", lw=1, label=f"chance ({chance:.2f})")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title(title or "test split, track level")
     return ax
