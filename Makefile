@@ -44,6 +44,7 @@ notebooks: setup
 
 bench: setup
 	$(PY) benchmarks/features.py
+	$(PY) benchmarks/training.py
 
 clean:
 	rm -rf build results models figures/*/ data/cache
