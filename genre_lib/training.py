@@ -684,6 +684,12 @@ def load_or_train(name: str, settings: Settings | None = None, force: bool = Fal
     hyper-parameters (passed to the builder) and training ones (``lr``, ``epochs``,
     ``batch_size``, ``crops_per_track``, ``patience``, ``augment``, ``chunk_seconds``,
     ``time_budget_s``, ``target``); epochs and batch size default to the profile's.
+
+    In the full profile training also stops after the epoch in which 300 s of wall time ran
+    out (``time_budget_s``; ``None`` in the ci profile), so ``make run`` stays within minutes
+    per model on a small CPU; the sidecar records whether that happened
+    (``time_budget_hit``), since a stop by the clock depends on the machine's speed.
+    Changing a default in the code does not retrain saved models: pass ``force=True``.
     """
     settings = settings or get_settings()
     arch = arch or name
