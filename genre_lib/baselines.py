@@ -356,33 +356,23 @@ def load_fma_precomputed(settings: Settings | None = None, path=None,
                          table: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """FMA's 518 precomputed features per track, or None when ``features.csv`` is absent.
 
-    The file has a three-row column header (feature, statistics, number), then a row naming
-    the index (``track_id``); the result has those three column levels and an integer
-    ``track_id`` index. A file that is present but unreadable raises ``ValueError`` naming it.
-    (``genre_lib.datasets.fma.load_features`` reads the same file for the FMA notebooks; this
-    small reader keeps the baselines independent of the FMA loader.)
+    Read (and cached) by the FMA loader, :func:`genre_lib.datasets.fma.load_features`:
+    columns ``<feature>_<statistic>_<number>``, rows indexed by six-digit track id. A file
+    that is present but unreadable raises ``DatasetError`` naming it.
 
     Notebook: 03_baseline_mfcc_svm.ipynb.
     """
+    from .datasets import fma
+
     path = Path(path) if path is not None else fma_features_path(settings, table)
     if path is None or not Path(path).is_file():
         return None
-    try:
-        frame = pd.read_csv(path, index_col=0, header=[0, 1, 2])
-    except Exception as exc:
-        raise ValueError(f"{path}: cannot read FMA features ({type(exc).__name__}: {exc})") from None
-    if frame.columns.nlevels != 3 or len(frame) == 0:
-        raise ValueError(f"{path}: expected a three-row header (feature, statistics, number)")
-    frame = frame[pd.to_numeric(pd.Series(frame.index, index=frame.index), errors="coerce").notna()]
-    frame.index = frame.index.astype(int)
-    frame.index.name = "track_id"
-    frame.columns.names = ["feature", "statistics", "number"]
-    return frame.astype(np.float32)
+    return fma.load_features(settings or get_settings(), groups=None, path=path)
 
 
-def _fma_int_id(track_id) -> int | None:
+def _fma_id(track_id) -> str | None:
     digits = re.findall(r"\d+", str(track_id))
-    return int(digits[-1]) if digits else None
+    return f"{int(digits[-1]):06d}" if digits else None
 
 
 def precomputed_splits(table: pd.DataFrame, frame: pd.DataFrame, which: str = "all") -> Splits:
@@ -395,8 +385,8 @@ def precomputed_splits(table: pd.DataFrame, frame: pd.DataFrame, which: str = "a
     """
     if which not in ("all", "mfcc"):
         raise ValueError("which must be 'all' or 'mfcc'")
-    cols = frame.columns if which == "all" else [c for c in frame.columns if c[0] == "mfcc"]
-    ids = table["track_id"].map(_fma_int_id)
+    cols = frame.columns if which == "all" else [c for c in frame.columns if c.startswith("mfcc_")]
+    ids = table["track_id"].map(_fma_id)
     present = ids.isin(frame.index).to_numpy()
     if not present.all():
         print(f"{(~present).sum()} of {len(table)} track(s) have no row in features.csv; left out")

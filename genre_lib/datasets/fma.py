@@ -245,17 +245,17 @@ def load_table(settings: Settings | None = None, subset: str | None = None,
 
 
 def load_features(settings: Settings | None = None, table: pd.DataFrame | None = None,
-                  groups=("mfcc",), metadata_dir=None) -> pd.DataFrame:
+                  groups=("mfcc",), metadata_dir=None, path=None) -> pd.DataFrame:
     """Precomputed features from ``features.csv`` (three-row header: feature, statistic, number).
 
     ``groups`` selects feature families (``("mfcc",)`` gives the 140 MFCC statistics;
     ``None`` gives all 518 columns). Columns are named ``<feature>_<statistic>_<number>``;
     rows are indexed by six-digit track id, restricted to (and ordered as) ``table`` when
     given. Cached after the first read.
+       ``path`` names the file directly (otherwise it is looked for beside ``tracks.csv``).
     """
     settings = settings or get_settings()
-    meta_dir = find_metadata(settings, metadata_dir)
-    path = meta_dir / "features.csv"
+    path = Path(path) if path is not None else find_metadata(settings, metadata_dir) / "features.csv"
     if not path.exists():
         raise DatasetError(f"{path} not found; it is part of fma_metadata.zip")
     wanted = None if groups is None else tuple(groups)
