@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .datasets import has_genres, has_tags, primary_label  # noqa: F401  (re-exported)
+
 __all__ = ["has_genres", "has_tags", "colour_labels", "tag_matrix", "tag_frequencies",
            "tags_per_clip", "tag_correlation", "top_pairs", "less_redundant_tags",
            "feature_correlation", "strongly_correlated_share", "feature_label_correlation",
@@ -31,39 +33,19 @@ __all__ = ["has_genres", "has_tags", "colour_labels", "tag_matrix", "tag_frequen
 
 
 # -- which labels a table has ---------------------------------------------------------------------
-def has_genres(table: pd.DataFrame) -> bool:
-    """True when every track has a single genre label (MagnaTagATune has none).
-
-    Notebook: 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb.
-    """
-    return "genre" in table.columns and len(table) > 0 and bool(table["genre"].notna().all())
-
-
-def has_tags(table: pd.DataFrame) -> bool:
-    """True when at least one track carries multi-label tags."""
-    return "tags" in table.columns and any(len(t) for t in table["tags"])
-
-
 def colour_labels(table: pd.DataFrame, max_labels: int = 10) -> tuple[str, np.ndarray]:
-    """The labels to colour a scatter plot by: the genre, or else each clip's most common tag.
+    """The labels to colour a scatter plot by, with a description of the choice.
 
-    For tag-only datasets every clip is labelled with the one of its tags that is most frequent
-    in the whole table; labels beyond the ``max_labels`` most frequent become ``"other"``.
-    Returns ``(description, labels)``.
+    The genre, or for tag-only datasets each clip's most frequent tag (beyond the
+    ``max_labels`` most frequent: ``"other"``); see :func:`genre_lib.datasets.primary_label`.
 
     Notebook: 02_correlation_and_projections.ipynb.
     """
+    labels = primary_label(table, top=max_labels).to_numpy(dtype=object)
     if has_genres(table):
-        return "genre", table["genre"].astype(str).to_numpy()
+        return "genre", labels
     if has_tags(table):
-        freq = tag_frequencies(table)
-        rank = {t: i for i, t in enumerate(freq.index)}
-        keep = set(freq.index[:max_labels])
-        labels = []
-        for tags in table["tags"]:
-            best = min(tags, key=lambda t: rank[t]) if len(tags) else "(no tag)"
-            labels.append(best if best in keep or best == "(no tag)" else "other")
-        return "most frequent tag of the clip", np.array(labels, dtype=object)
+        return "most frequent tag of the clip", labels
     return "(no labels)", np.array(["(no label)"] * len(table), dtype=object)
 
 

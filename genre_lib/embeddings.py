@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .datasets import has_genres  # noqa: F401  (re-exported)
+
 
 # -- extraction ------------------------------------------------------------------------------------
 def embedding_model(model, layer: str = "embedding"):
@@ -134,11 +136,6 @@ def rows_for(track_ids, fs) -> np.ndarray:
 
 
 # -- labels -------------------------------------------------------------------------------------------
-def has_genres(table: pd.DataFrame) -> bool:
-    """Whether the table has a single genre label for every track (mtat has tags only)."""
-    return "genre" in table and table["genre"].notna().all() and len(table) > 0
-
-
 def reference_labels(table: pd.DataFrame):
     """What "same kind of music" means for this table: genres when every track has one,
     else tag sets (for precision at k), with a short description of the choice."""

@@ -124,14 +124,29 @@ def summary(table: pd.DataFrame, skipped: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def has_genres(table: pd.DataFrame) -> bool:
+    """True when every track has a single genre label (MagnaTagATune has tags only)."""
+    return "genre" in table.columns and len(table) > 0 and bool(table["genre"].notna().all())
+
+
+def has_tags(table: pd.DataFrame) -> bool:
+    """True when at least one track carries multi-label tags."""
+    return "tags" in table.columns and any(len(t) for t in table["tags"])
+
+
 def primary_label(table: pd.DataFrame, top: int = 10) -> pd.Series:
-    """One label per track for grouping and colouring: the genre where the dataset has one,
-    otherwise (tag-only data such as MagnaTagATune) the track's most frequent tag among the
-    ``top`` most frequent tags, or ``"(untagged)"``.
+    """One label per track for grouping and colouring.
+
+    The genre where the dataset has one; otherwise (tag-only data such as MagnaTagATune) the
+    clip's tag that is most frequent in the whole table, ``"other"`` when that tag is not among
+    the ``top`` most frequent, and ``"(no tag)"`` for clips without tags.
     """
-    if table["genre"].notna().all():
+    if has_genres(table):
         return table["genre"].astype(str)
-    counts = pd.Series([t for ts in table["tags"] for t in ts]).value_counts()
-    rank = {t: i for i, t in enumerate(counts.index[:top])}
-    return pd.Series([min(ts, key=lambda t: rank.get(t, 1e9)) if any(t in rank for t in ts)
-                      else "(untagged)" for ts in table["tags"]], index=table.index)
+    counts = pd.Series([t for ts in table["tags"] for t in ts], dtype=object).value_counts()
+    rank = {t: i for i, t in enumerate(counts.index)}
+    labels = []
+    for ts in table["tags"]:
+        best = min(ts, key=rank.__getitem__) if len(ts) else "(no tag)"
+        labels.append(best if best == "(no tag)" or rank[best] < top else "other")
+    return pd.Series(labels, index=table.index, dtype=object)
