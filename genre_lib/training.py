@@ -168,10 +168,19 @@ class Normaliser:
             return cls(np.zeros(1, np.float32), (std + 1e-8).astype(np.float32))
         return cls(mean.astype(np.float32), (std + 1e-3).astype(np.float32))
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
+    def __call__(self, batch: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """Standardised ``batch`` (a float32 copy, or ``batch`` itself with ``inplace``)."""
+        if inplace and batch.dtype == np.float32:
+            out = batch
+        else:
+            out = np.array(batch, dtype=np.float32)
         if batch.ndim == 3 and len(self.mean) == batch.shape[1]:  # (n, n_mels, frames)
-            return ((batch - self.mean[:, None]) / self.std[:, None]).astype(np.float32)
-        return ((batch - self.mean[0]) / self.std[0]).astype(np.float32)
+            out -= self.mean[:, None]
+            out *= (1.0 / self.std)[:, None]
+        else:
+            out -= self.mean[0]
+            out *= 1.0 / self.std[0]
+        return out
 
     def to_json(self) -> dict:
         return {"mean": self.mean.round(5).tolist(), "std": self.std.round(5).tolist()}
@@ -268,11 +277,14 @@ def train_dataset(X: np.ndarray, y: np.ndarray, spec, length: int, norm: Normali
             for b in range(0, len(order) - batch_size + 1 if len(order) >= batch_size else 1,
                            batch_size):
                 idx = order[b:b + batch_size]
-                batch = np.stack([crop(X[i], int(rng.integers(0, max(1, X.shape[-1] - length + 1))),
-                                       length) for i in idx]).astype(np.float32)
+                offsets = rng.integers(0, max(1, X.shape[-1] - length + 1), len(idx))
+                batch = np.zeros((len(idx),) + X.shape[1:-1] + (length,), np.float32)
+                for j, (i, o) in enumerate(zip(idx, offsets)):
+                    piece = X[i, ..., o:o + length]
+                    batch[j, ..., :piece.shape[-1]] = piece
                 if ops:
                     batch = augment_batch(batch, kind, rng, ops)
-                yield to_layout(norm(batch), spec.layout), y[idx]
+                yield to_layout(norm(batch, inplace=True), spec.layout), y[idx]
 
     sig = _signature(spec, n_bins, length, n_classes or 0, multilabel)
     return tf.data.Dataset.from_generator(gen, output_signature=sig).prefetch(2)
