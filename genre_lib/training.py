@@ -500,6 +500,9 @@ def comparison(settings: Settings | None = None, names=None, metric: str = "accu
                               for m, f in zip(res["model"], res["features"])], index=res.index)
             named = ~deep & bare
             res.loc[named, "model"] = res.loc[named, "model"] + " on " + res.loc[named, "features"]
+        if metric in res:  # rows of other kinds (e.g. clustering scores) have no such metric
+            keep = res[metric].notna()
+            res, deep = res[keep], deep[keep]
         res = res.assign(_deep=deep).sort_values(["_deep", metric] if metric in res else ["_deep"],
                                                  ascending=False).drop(columns="_deep")
     columns = tuple(c for c in columns if c != metric)
@@ -818,7 +821,11 @@ def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyp
     budget_hit = any(getattr(cb, "hit", False) for cb in callbacks)
     history = {k: [round(float(v), 5) for v in vals] for k, vals in hist.history.items()}
 
-    meta = {"version": SIDECAR_VERSION, "name": name, "arch": arch, "label": spec.label,
+    label = spec.label
+    if "rnn" in model_hyper:  # e.g. crnn1d with rnn="gru": say so in tables
+        for cell in ("LSTM", "GRU"):
+            label = label.replace(cell, str(model_hyper["rnn"]).upper())
+    meta = {"version": SIDECAR_VERSION, "name": name, "arch": arch, "label": label,
             "classes": classes, "target": target, "head": head,
             "feature_kind": kind, "feature_params": _jsonable(params),
             "layout": spec.layout, "chunk_length": length,
@@ -836,7 +843,7 @@ def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyp
         if (split == split_name).any():
             metrics[split_name] = trained.evaluate(fs, split_name)
             row = evaluation.result_row(name, split_name, metrics[split_name], settings,
-                                        wall_time_s=wall, arch=arch, label=spec.label,
+                                        wall_time_s=wall, arch=arch, label=label,
                                         aggregation="mean probability over chunks",
                                         epochs_run=meta["epochs_run"])
             evaluation.save_result(row, settings)
