@@ -54,7 +54,7 @@ def histories(items, metric: str = "val_accuracy", ax=None, title: str | None = 
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.replace("_", " "))
     ax.legend(fontsize=8)
-    ax.set_title(title or f"{metric.replace('_', ' ')} during training")
+    ax.set_title(title or f"{metric.replace('_', ' ')} (per chunk) during training")
     return ax
 
 
