@@ -6,7 +6,7 @@
     data status               which datasets are present, missing, and where to put archives
     data download NAME        fetch and unpack a real dataset (checksummed)
     features [KIND ...]       fill the feature cache for the current dataset
-    results                   print this run's test-split results
+    results [--markdown]      print this run's test-split results
 
 The dataset and profile come from GENRE_DATASET and GENRE_PROFILE (see genre_lib.config).
 """
@@ -30,7 +30,8 @@ def main(argv=None) -> int:
     p_data.add_argument("--force", action="store_true", help="rebuild or re-download")
     p_feat = sub.add_parser("features", help="fill the feature cache")
     p_feat.add_argument("kinds", nargs="*", default=["logmel", "mfcc_stats"])
-    sub.add_parser("results", help="print the test-split results of this run")
+    p_res = sub.add_parser("results", help="print the test-split results of this run")
+    p_res.add_argument("--markdown", action="store_true", help="as a Markdown table")
     args = parser.parse_args(argv)
     settings = get_settings()
 
@@ -51,7 +52,7 @@ def main(argv=None) -> int:
     if args.command == "results":
         from .runner import print_results
 
-        print_results(settings)
+        print_results(settings, markdown=args.markdown)
         return 0
     return 2
 

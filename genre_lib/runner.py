@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .config import Settings, get_settings
 
 
@@ -72,15 +74,32 @@ def run_all(settings: Settings | None = None, only: list[str] | None = None) -> 
     return 0
 
 
-def print_results(settings: Settings) -> None:
-    """The test-split results of this run, one line per model."""
+def print_results(settings: Settings, markdown: bool = False) -> None:
+    """The test-split results of this run, one line per model (best first)."""
     from .evaluation import load_results
 
-    res = load_results(settings, split="test")
+    every = load_results(settings)
+    if not len(every) or "accuracy" not in every.columns:
+        print("no test results recorded yet")
+        return
+    res = every[(every["split"] == "test") & every["accuracy"].notna()].copy()
+    valid = every[every["split"] == "valid"].set_index("model")["accuracy"]
+    if "valid_accuracy" not in res.columns:
+        res["valid_accuracy"] = np.nan
+    res["valid_accuracy"] = res["valid_accuracy"].fillna(res["model"].map(valid))
     if not len(res):
         print("no test results recorded yet")
         return
-    cols = [c for c in ("model", "accuracy", "f1_macro", "top3_accuracy", "roc_auc", "pr_auc")
-            if c in res.columns]
+    cols = [c for c in ("model", "accuracy", "f1_macro", "top3_accuracy", "valid_accuracy",
+                        "wall_time_s") if c in res.columns]
+    res = res[cols].sort_values("accuracy", ascending=False)
+    if markdown:
+        print("| " + " | ".join(cols) + " |")
+        print("|" + "---|" * len(cols))
+        for _, row in res.iterrows():
+            cells = [f"{v:.3f}" if isinstance(v, float) and c != "wall_time_s" else
+                     ("" if v is None or v != v else str(v)) for c, v in row.items()]
+            print("| " + " | ".join(cells) + " |")
+        return
     print(f"\ntest-split results ({settings.run_name}):")
-    print(res[cols].sort_values(cols[1], ascending=False).to_string(index=False))
+    print(res.to_string(index=False))

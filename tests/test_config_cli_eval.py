@@ -90,3 +90,17 @@ def test_committed_notebooks_carry_no_outputs():
             if cell.cell_type == "code":
                 assert not cell.outputs, f"{p}: a code cell carries outputs; clear them"
                 assert cell.execution_count is None, f"{p}: execution counts are committed"
+
+
+def test_results_table_joins_valid_rows(tmp_path, capsys):
+    from genre_lib.runner import print_results
+
+    s = get_settings(work_dir=tmp_path, profile="ci")
+    print_results(s)
+    assert "no test results" in capsys.readouterr().out
+    for split, acc in (("valid", 0.9), ("test", 0.7)):
+        evaluation.save_result(evaluation.result_row("cnn", split, {"accuracy": acc, "f1_macro": acc}, s), s)
+    print_results(s, markdown=True)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("| model | accuracy") and len(out) == 3
+    assert "| cnn | 0.700 | 0.700 |" in out[2] and "0.900" in out[2]
