@@ -14,8 +14,8 @@ cached log-mel features, train split), measured side by side in one run:
 
 The two training modes alternate (A B A B ...) and the best of ``--repeats`` is kept for each,
 so a neighbour's load spike hurts both alike. Models are freshly built (speed does not depend on
-the weights). Prints the ratios. Run: ``python benchmarks/training.py [--steps 20] [--repeats 2]``
-(a few minutes on 2 CPU cores; uses the GPU, with mixed precision, when one is present).
+the weights). Prints the ratios. Run: ``python benchmarks/training.py [--steps 30] [--repeats 3]``
+(about two minutes on 2 CPU cores; uses the GPU, with mixed precision, when one is present).
 """
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ def realtime_factor(model, spec, length, norm, path, seconds, params, repeats=5)
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+", default=["cnn2d", "crnn1d"])
-    ap.add_argument("--steps", type=int, default=20, help="training steps per measurement")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=30, help="training steps per measurement")
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch", type=int, default=32)
     args = ap.parse_args(argv)
 
