@@ -34,6 +34,7 @@ import pandas as pd
 from . import evaluation, features
 from . import models as model_zoo
 from .config import Settings, get_settings
+from .datasets import has_genres, has_tags  # noqa: F401  (re-exported)
 
 SIDECAR_VERSION = 1
 WAVEFORM_SR = 11025  # the raw-waveform model reads audio at half the usual rate (CPU budget)
@@ -395,13 +396,6 @@ def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: fl
 
 
 # -- labels -------------------------------------------------------------------------------------
-def has_genres(table: pd.DataFrame) -> bool:
-    """Whether the table has a single genre label for (nearly) every track."""
-    return "genre" in table and table["genre"].notna().mean() > 0.5
-
-
-def has_tags(table: pd.DataFrame) -> bool:
-    return "tags" in table and any(len(t) for t in table["tags"])
 
 
 def choose_target(table: pd.DataFrame, target: str = "auto") -> str:
