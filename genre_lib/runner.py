@@ -31,15 +31,19 @@ def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     error = ""
-    try:
-        client.execute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / f"{path.stem}.kernel.log"
+    try:  # the kernel's own stderr (TensorFlow's C++ start-up lines) goes to a log file
+        with open(log_path, "w") as log:
+            client.execute(stderr=log)
     except CellExecutionError as exc:
         error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cell failed"
     except Exception as exc:  # a kernel death or a timeout
         error = f"{type(exc).__name__}: {exc}"
     elapsed = time.perf_counter() - start
-    out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
+    if error:
+        error += f" (kernel log: {log_path})"
     return not error, elapsed, error
 
 
