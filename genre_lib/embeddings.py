@@ -22,7 +22,6 @@ Notebook: 08_embedding_clustering.ipynb.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,9 +75,7 @@ def pool_chunks(E: np.ndarray, n_tracks: int) -> np.ndarray:
 
 def subset(fs, split: str):
     """The part of a FeatureSet in one split, as a FeatureSet (``fs.split`` gives arrays)."""
-    X, table = fs.split(split)
-    table.attrs = dict(fs.table.attrs)
-    return dataclasses.replace(fs, X=X, table=table)
+    return fs.subset(split)
 
 
 @dataclass

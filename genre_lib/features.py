@@ -261,6 +261,18 @@ class FeatureSet:
         mask = (self.table["split"] == name).to_numpy()
         return self.X[mask], self.table[mask].reset_index(drop=True)
 
+    def subset(self, which) -> "FeatureSet":
+        """The rows for a split name (``"test"``), a boolean mask or positions, as a FeatureSet."""
+        if isinstance(which, str):
+            mask = (self.table["split"] == which).to_numpy()
+        else:
+            which = np.asarray(which)
+            mask = which if which.dtype == bool else np.isin(np.arange(len(self.table)), which)
+        table = self.table[mask].reset_index(drop=True)
+        table.attrs = dict(self.table.attrs)
+        return FeatureSet(self.kind, self.params, table, self.X[mask], self.skipped,
+                          self.cache_path, self.from_cache, self.seconds_computing)
+
     def labels(self, column: str = "genre") -> np.ndarray:
         return self.table[column].to_numpy()
 

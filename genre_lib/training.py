@@ -449,13 +449,7 @@ def tag_metrics(Y: np.ndarray, P: np.ndarray) -> dict:
 # -- feature subsets and summaries --------------------------------------------------------------
 def subset(fs: features.FeatureSet, which) -> features.FeatureSet:
     """The rows of a FeatureSet for a split name (``"test"``), a boolean mask or positions."""
-    if isinstance(which, str):
-        mask = (fs.table["split"] == which).to_numpy()
-    else:
-        which = np.asarray(which)
-        mask = which if which.dtype == bool else np.isin(np.arange(len(fs.table)), which)
-    return features.FeatureSet(fs.kind, fs.params, fs.table[mask].reset_index(drop=True),
-                               fs.X[mask], fs.skipped, fs.cache_path, fs.from_cache)
+    return fs.subset(which)
 
 
 def summary_table(trained, split: str = "test") -> pd.DataFrame:

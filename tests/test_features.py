@@ -148,3 +148,18 @@ def test_unknown_kind_and_parameter(ci_settings, ci_table):
         features.extract(ci_table, "chroma", ci_settings)
     with pytest.raises(TypeError, match="n_mfcc"):
         features.extract(ci_table, "logmel", ci_settings, n_mfcc=3)
+
+
+def test_featureset_subset_by_split_mask_and_positions(ci_settings, ci_table):
+    fs = features.extract(ci_table, "mfcc_stats", ci_settings, progress=False)
+    test = fs.subset("test")
+    assert set(test.table["split"]) == {"test"} and len(test.X) == len(test.table)
+    assert test.table.attrs == fs.table.attrs
+    X, table = fs.split("test")
+    assert np.array_equal(test.X, X) and test.table["track_id"].tolist() == table["track_id"].tolist()
+    two = fs.subset([0, 2])
+    assert two.table["track_id"].tolist() == fs.table["track_id"].iloc[[0, 2]].tolist()
+    assert np.array_equal(two.X, fs.X[[0, 2]])
+    mask = np.zeros(len(fs.X), bool)
+    mask[1] = True
+    assert fs.subset(mask).table["track_id"].tolist() == [fs.table["track_id"].iloc[1]]
