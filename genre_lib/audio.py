@@ -64,6 +64,9 @@ def info(path) -> dict:
 
 def _clean(exc: Exception) -> str:
     text = str(exc).strip().replace("\n", " ")
+    if "does not exist or is not a regular file" in text:
+        # libsndfile's words for bytes it cannot identify; the file was checked to exist
+        return "not a recognised audio format"
     return text or type(exc).__name__
 
 

@@ -53,6 +53,7 @@ def test_non_audio_with_audio_extension(tmp_path, name):
     with pytest.raises(AudioError, match=name) as err:
         audio.load(p)
     assert "cannot decode" in err.value.reason
+    assert "does not exist" not in err.value.reason  # the file exists; say what is wrong
 
 
 def test_truncated_wav_is_detected(tmp_path):

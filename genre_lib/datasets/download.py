@@ -644,10 +644,7 @@ def probe_audio(path) -> dict:
     try:
         meta = audio.info(path)
     except audio.AudioError as exc:
-        reason = exc.reason
-        if "does not exist or is not a regular file" in reason and os.path.isfile(path):
-            reason = "cannot decode (not a recognised audio format)"  # libsndfile's odd wording
-        return {"seconds": np.nan, "sr": 0, "error": reason}
+        return {"seconds": np.nan, "sr": 0, "error": exc.reason}
     sr, frames = int(meta["sr"]), int(meta["frames"])
     if sr <= 0 or frames <= 0:
         return {"seconds": 0.0, "sr": sr, "error": "contains no audio samples"}
