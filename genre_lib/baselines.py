@@ -27,7 +27,7 @@ import pandas as pd
 
 from threadpoolctl import threadpool_limits
 
-from .config import Settings, get_settings
+from .config import PROFILE_TABLE, Settings, get_settings
 
 __all__ = ["Splits", "ModelSpec", "Selection", "BaselineRun", "splits_from_features",
            "default_models", "model_scores", "select_on_valid", "evaluate", "run_all",
@@ -121,8 +121,9 @@ def _pipe(clf):
 
 
 def default_models(settings: Settings | None = None, fast: bool | None = None) -> dict[str, ModelSpec]:
-    """The six baselines with their search grids. ``fast`` (default: the ci profile) uses
-    fewer trees in the ensembles; the grids are otherwise the same.
+    """The six baselines with their search grids. The ensembles' sizes come from the
+    profile (``baseline_trees``, ``baseline_rounds``); ``fast=True`` forces the ci profile's
+    smaller ones, ``fast=False`` the full profile's. The grids are otherwise the same.
 
     Every model runs single-threaded (and :func:`select_on_valid` and :func:`evaluate` cap the
     BLAS/OpenMP thread pools at one), so the fit and predict times compare like with like and
@@ -138,9 +139,8 @@ def default_models(settings: Settings | None = None, fast: bool | None = None) -
     from sklearn.tree import DecisionTreeClassifier
 
     settings = settings or get_settings()
-    fast = settings.profile.is_ci if fast is None else fast
-    n_trees = 60 if fast else 300
-    n_rounds = 40 if fast else 200
+    prof = settings.profile if fast is None else PROFILE_TABLE["ci" if fast else "full"]
+    n_trees, n_rounds = prof.baseline_trees, prof.baseline_rounds
 
     def xgb(seed):
         from xgboost import XGBClassifier

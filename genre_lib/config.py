@@ -48,17 +48,28 @@ class Profile:
     epochs: int                  # training epochs for the deep models
     batch_size: int
     tsne_perplexity: float
+    train_time_budget_s: float | None  # stop training after the epoch that ran past this
+    epoch_lines: bool            # print one compact line per training epoch
+    baseline_trees: int          # trees of the random forests in the classical baselines
+    baseline_rounds: int         # boosting rounds of XGBoost in the classical baselines
+    interpret_steps: int         # gradient steps of activation maximisation
+    smooth_samples: int          # noisy copies averaged by SmoothGrad
 
     @property
     def is_ci(self) -> bool:
+        """True for the tiny CI profile (for display; decisions read the fields above)."""
         return self.name == "ci"
 
 
 PROFILE_TABLE = {
     "full": Profile("full", synth_clips_per_genre=40, synth_seconds=30.0, clip_seconds=None,
-                    max_tracks_per_label=None, epochs=40, batch_size=32, tsne_perplexity=30.0),
+                    max_tracks_per_label=None, epochs=40, batch_size=32, tsne_perplexity=30.0,
+                    train_time_budget_s=300.0, epoch_lines=True, baseline_trees=300,
+                    baseline_rounds=200, interpret_steps=200, smooth_samples=8),
     "ci": Profile("ci", synth_clips_per_genre=8, synth_seconds=6.0, clip_seconds=6.0,
-                  max_tracks_per_label=8, epochs=2, batch_size=16, tsne_perplexity=5.0),
+                  max_tracks_per_label=8, epochs=2, batch_size=16, tsne_perplexity=5.0,
+                  train_time_budget_s=None, epoch_lines=False, baseline_trees=60,
+                  baseline_rounds=40, interpret_steps=30, smooth_samples=2),
 }
 
 
@@ -80,7 +91,11 @@ class Settings:
     data_dir: Path | None = None
     work_dir: Path | None = None
     jobs: int = 0
-    sample_rate: int = 22050
+    sample_rate: int = 22050     # every signal is resampled to this on load
+    n_fft: int = 2048            # STFT window of the log-mel spectrogram (samples)
+    hop_length: int = 512        # STFT hop (samples): 23.2 ms at 22,050 Hz
+    n_mels: int = 128            # mel bands
+    waveform_sr: int = 11025     # the raw-waveform model reads audio at half the usual rate
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -128,6 +143,12 @@ class Settings:
         """Where figure ``name`` (a stable file stem, no extension) is saved."""
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         return self.figures_dir / f"{name}.png"
+
+    @property
+    def mel_params(self) -> dict:
+        """The log-mel parameters in force (the cache key and every model read these)."""
+        return dict(sr=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
+                    n_mels=self.n_mels, fmin=0.0, fmax=None)
 
     def with_(self, **changes) -> "Settings":
         """A copy with some fields changed (``profile`` may be given by name)."""

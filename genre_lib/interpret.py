@@ -208,11 +208,12 @@ class Maximised:
 
 
 def default_steps(settings=None) -> int:
-    """Gradient steps for activation maximisation: 200 in the full profile, 30 in ci."""
+    """Gradient steps for activation maximisation: the profile's ``interpret_steps`` (200 in
+    the full profile, 30 in ci)."""
     from .config import get_settings
 
     settings = settings or get_settings()
-    return 30 if settings.profile.is_ci else 200
+    return settings.profile.interpret_steps
 
 
 def seed_inputs(shape, n: int, input_range: tuple[float, float], seed: int = 0,
