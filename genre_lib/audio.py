@@ -14,16 +14,28 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-DEFAULT_SR = 22050
+from .config import Settings
+
+DEFAULT_SR = Settings.sample_rate  # the settings' rate; every loader resamples to it
 
 
 class AudioError(Exception):
-    """A file that cannot be used as audio. ``path`` and ``reason`` say which and why."""
+    """A file that cannot be used as audio. ``path`` and ``reason`` say which and why.
 
-    def __init__(self, path, reason: str):
+    ``transient`` is true when the failure is about access, not content (no permission, an
+    I/O error): such a file may read fine later, so caches must not remember it as bad.
+    """
+
+    def __init__(self, path, reason: str, transient: bool = False):
         self.path = str(path)
         self.reason = reason
+        self.transient = transient
         super().__init__(f"{self.path}: {reason}")
+
+
+def _looks_like_mp3(head: bytes) -> bool:
+    """An ID3 tag or an MPEG audio frame header at the start of the file."""
+    return head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
 def _check_riff(path: Path, size: int) -> None:
@@ -31,7 +43,10 @@ def _check_riff(path: Path, size: int) -> None:
     with open(path, "rb") as fh:
         head = fh.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            if path.suffix.lower() == ".wav":
+            if _looks_like_mp3(head):
+                warnings.warn(f"{path}: an MP3 stream in a file named {path.suffix}; "
+                              "decoded as MP3", stacklevel=4)
+            elif path.suffix.lower() == ".wav":
                 raise AudioError(path, "not a WAV file (no RIFF/WAVE header)")
             return
         pos = 12
@@ -71,16 +86,27 @@ def _clean(exc: Exception) -> str:
 
 
 def _precheck(path: Path) -> int:
-    if not path.exists():
-        raise AudioError(path, "file not found")
+    """The file's size after the checks that need no decoding; access failures (permission,
+    symlink loops, I/O errors) become an :class:`AudioError` marked ``transient``."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise AudioError(path, "file not found") from None
+    except OSError as exc:
+        raise AudioError(path, f"cannot read ({exc.strerror or exc})", transient=True) from None
     if path.is_dir():
         raise AudioError(path, "is a directory, not an audio file")
-    size = path.stat().st_size
-    if size == 0:
+    if st.st_size == 0:
         raise AudioError(path, "empty file (0 bytes)")
-    if path.suffix.lower() in (".wav", ".wave"):
-        _check_riff(path, size)
-    return size
+    try:
+        if path.suffix.lower() in (".wav", ".wave"):
+            _check_riff(path, st.st_size)
+        else:
+            with open(path, "rb"):
+                pass
+    except OSError as exc:
+        raise AudioError(path, f"cannot read ({exc.strerror or exc})", transient=True) from None
+    return st.st_size
 
 
 def load(path, sr: int | None = DEFAULT_SR, duration: float | None = None,

@@ -91,3 +91,48 @@ def test_write_wav_roundtrip(tmp_path):
     assert not list(tmp_path.glob("sub/*.part"))
     back = audio.load(p, sr=None)
     assert np.allclose(back, y, atol=1e-3)
+
+
+def test_unreadable_file_is_a_transient_audio_error(tmp_path, monkeypatch):
+    """Tests run as root, where chmod 000 does not stop reads: make ``open`` refuse instead."""
+    import builtins
+
+    p = tmp_path / "locked.wav"
+    sf.write(p, _tone(1.0), 22050)
+    real_open = builtins.open
+
+    def refusing_open(file, *args, **kwargs):
+        if str(file) == str(p):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+    with pytest.raises(AudioError) as err:
+        audio.load(p)
+    assert err.value.transient and "Permission denied" in err.value.reason
+    assert str(p) in str(err.value)
+
+
+def test_symlink_loop_is_a_clear_audio_error(tmp_path):
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    with pytest.raises(AudioError) as err:
+        audio.load(a)
+    assert str(a) in str(err.value) and err.value.transient
+
+
+def test_mp3_named_wav_is_decoded_and_named(tmp_path):
+    p = tmp_path / "really_an.mp3"
+    sf.write(p, _tone(1.0), 22050, format="MP3")
+    disguised = tmp_path / "song.wav"
+    disguised.write_bytes(p.read_bytes())
+    with pytest.warns(UserWarning, match="MP3 stream in a file named .wav"):
+        y = audio.load(disguised, sr=22050)
+    assert abs(len(y) - 22050) < 3000 and np.abs(y).max() > 0.1
+
+
+def test_default_rate_is_the_settings_rate():
+    from genre_lib.config import Settings
+
+    assert audio.DEFAULT_SR == Settings().sample_rate
