@@ -394,7 +394,14 @@ def sample_rows(table: pd.DataFrame, max_points: int | None, seed: int = 0,
 
 
 # -- spectrogram images ----------------------------------------------------------------------------
-def _bin_mean(A: np.ndarray, out: int, axis: int) -> np.ndarray:
+def block_mean(A: np.ndarray, out: int, axis: int) -> np.ndarray:
+    """``A`` shrunk (or stretched) to ``out`` cells along ``axis``.
+
+    Shrinking averages each block of input cells an output cell covers (area averaging); with
+    fewer input cells than output cells, the values are interpolated linearly.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     n = A.shape[axis]
     if n >= out:  # area averaging: each output cell is the mean of a block of input cells
         edges = np.linspace(0, n, out + 1).round().astype(int)
@@ -434,7 +441,7 @@ def downsample_images(X: np.ndarray, shape=(32, 32), flatten: bool = True) -> np
     out = np.empty((len(A), h, w), dtype=np.float32)
     for start in range(0, len(A), 64):  # in batches, so a large set never doubles in memory
         part = A[start:start + 64].astype(np.float64)
-        out[start:start + 64] = _bin_mean(_bin_mean(part, h, axis=1), w, axis=2)
+        out[start:start + 64] = block_mean(block_mean(part, h, axis=1), w, axis=2)
     if flatten:
         out = out.reshape(len(out), h * w)
     return out[0] if single else out
