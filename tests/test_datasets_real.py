@@ -5,14 +5,14 @@ import dataclasses
 import os
 from pathlib import Path
 
+import fixtures_real as fr
 import numpy as np
 import pandas as pd
 import pytest
 
-import fixtures_real as fr
 from genre_lib import datasets
 from genre_lib.config import PROFILE_TABLE, get_settings
-from genre_lib.datasets import DatasetError, download, fma, gtzan, mtat
+from genre_lib.datasets import DatasetError, fma, gtzan, local, mtat
 
 # the ci profile without its subsampling, so every fixture file is examined
 CI_ALL = dataclasses.replace(PROFILE_TABLE["ci"], max_tracks_per_label=None)
@@ -143,8 +143,8 @@ def test_validation_is_cached_and_refreshed(gtzan_original, monkeypatch):
     settings = settings_for(data, "gtzan")
     gtzan.load_table(settings, progress=False, verbose=False)        # fills the cache
     calls = []
-    real = download.probe_audio
-    monkeypatch.setattr(download, "probe_audio", lambda p: calls.append(p) or real(p))
+    real = local.probe_audio
+    monkeypatch.setattr(local, "probe_audio", lambda p: calls.append(p) or real(p))
     gtzan.load_table(settings, progress=False, verbose=False)
     assert calls == []
     touched = next(p for p in info["root"].rglob("*.au"))

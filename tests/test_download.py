@@ -1,6 +1,7 @@
 """Downloads against a local HTTP server on 127.0.0.1: success, checksum mismatch, server gone."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import shutil
@@ -8,12 +9,12 @@ import socket
 import threading
 from pathlib import Path
 
+import fixtures_real as fr
 import pytest
 
-import fixtures_real as fr
 from genre_lib.config import get_settings
-from genre_lib.datasets import DatasetError, download, fma, gtzan, mtat
-from genre_lib.datasets.download import Remote, Source
+from genre_lib.datasets import DatasetError, catalog, download, fma, gtzan, mtat, status
+from genre_lib.datasets.download import Remote
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -56,10 +57,15 @@ def settings_in(tmp_path):
                         work_dir=tmp_path / "work", jobs=2)
 
 
-def gtzan_source(url: str, known_hash: str | None, size=None, extra=()) -> Source:
-    return Source("gtzan", "test GTZAN", "gtzan",
-                  (Remote("genres.tar.gz", (url,), known_hash=known_hash, size=size), *extra),
-                  "1 MB", "http://example.invalid")
+def replaced_source(base, remotes, **changes):
+    """A built-in download declaration with its files replaced (it still finds its copy)."""
+    return dataclasses.replace(base, title="test", remotes=tuple(remotes), size_hint="1 MB",
+                               homepage="http://example.invalid", **changes)
+
+
+def gtzan_source(url: str, known_hash: str | None, size=None, extra=()):
+    return replaced_source(catalog.GTZAN,
+                       (Remote("genres.tar.gz", (url,), known_hash=known_hash, size=size), *extra))
 
 
 def leftovers(data: Path) -> list[str]:
@@ -135,9 +141,9 @@ def test_http_error_tries_the_next_mirror(server, gtzan_archive, tmp_path, monke
     url, www = server
     shutil.copy(gtzan_archive, www / "genres.tar.gz")
     settings = settings_in(tmp_path)
-    src = Source("gtzan", "test", "gtzan",
-                 (Remote("genres.tar.gz", (url + "gone/genres.tar.gz", url + "genres.tar.gz"),
-                         known_hash=fr.sha256(gtzan_archive)),), "1 MB", "x")
+    src = replaced_source(catalog.GTZAN,
+                      (Remote("genres.tar.gz", (url + "gone/genres.tar.gz", url + "genres.tar.gz"),
+                              known_hash=fr.sha256(gtzan_archive)),))
     monkeypatch.setitem(download.SOURCES, "gtzan", src)
     download.download("gtzan", settings, progress=False, retries=0)
     assert _Quiet.hits == ["/gone/genres.tar.gz", "/genres.tar.gz"]
@@ -199,7 +205,7 @@ def test_optional_split_lists(server, gtzan_archive, tmp_path, monkeypatch, caps
     ids = [f"{g}.00000" for g in fr.GTZAN_GENRES]
     fr.write_split_lists(www, {"train": ids[:6], "valid": ids[6:8], "test": ids[8:]})
     lists = tuple(Remote(f"{s}_filtered.txt", (url + f"{s}_filtered.txt",), role="file",
-                         check=download._list_check(n), optional=True, provenance="test")
+                         check=catalog._list_check(n), optional=True, provenance="test")
                   for s, n in (("train", 6), ("valid", 2), ("test", 99)))
     settings = settings_in(tmp_path)
     monkeypatch.setitem(download.SOURCES, "gtzan",
@@ -219,10 +225,9 @@ def test_zip_with_top_folder_is_unpacked_flat(server, tmp_path, monkeypatch):
     fr.write_tracks_csv(meta / "tracks.csv", {})
     fr.make_zip(meta, www / "fma_metadata.zip", top="fma_metadata")
     settings = settings_in(tmp_path)
-    src = Source("fma_metadata", "test", "fma_metadata",
-                 (Remote("fma_metadata.zip", (url + "fma_metadata.zip",),
-                         known_hash=fr.sha256(www / "fma_metadata.zip")),),
-                 "1 MB", "x", strip_top="fma_metadata")
+    src = replaced_source(catalog.FMA_METADATA,
+                      (Remote("fma_metadata.zip", (url + "fma_metadata.zip",),
+                              known_hash=fr.sha256(www / "fma_metadata.zip")),))
     monkeypatch.setitem(download.SOURCES, "fma_metadata", src)
     download.download("fma_metadata", settings, progress=False, retries=0)
     assert (settings.data_dir / "fma_metadata" / "tracks.csv").exists()
@@ -243,8 +248,7 @@ def test_multipart_zip_is_joined(server, tmp_path, monkeypatch):
                     for p in parts)
     remotes += (Remote("annotations_final.csv", (url + "annotations_final.csv",),
                        known_hash=fr.sha256(src_root / "annotations_final.csv"), role="file"),)
-    monkeypatch.setitem(download.SOURCES, "mtat",
-                        Source("mtat", "test", "mtat", remotes, "1 MB", "x", extract_into="mp3"))
+    monkeypatch.setitem(download.SOURCES, "mtat", replaced_source(catalog.MTAT, remotes))
     settings = settings_in(tmp_path)
     download.download("mtat", settings, progress=False, retries=0)
     info = mtat.locate(settings)
@@ -254,14 +258,15 @@ def test_multipart_zip_is_joined(server, tmp_path, monkeypatch):
 
 def test_status_report(tmp_path, monkeypatch, capsys):
     settings = settings_in(tmp_path)
-    text = download.status_report(settings)
+    text = status.status_report(settings)
+    assert text == download.status_report(settings)      # the old import path still works
     for name in download.SOURCES:
         assert f"[missing] {name}" in text
         assert f"python -m genre_lib data download {name}" in text
     assert str(settings.data_dir / "downloads") in text
     fr.build_gtzan_original(settings.data_dir / "gtzan", per_genre=1, seconds=3.2)
     fr.build_mtat(settings.data_dir / "mtat", per_dir=1, seconds=3.2)
-    text = download.status_report(settings)
+    text = status.status_report(settings)
     assert "[present] gtzan" in text and "10 clips" in text
     assert "[present] mtat" in text and "[missing] fma_small" in text
     # the command line prints the same report

@@ -27,21 +27,22 @@ import csv
 import hashlib
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..config import Settings, get_settings
-from . import DatasetError
-from .download import find_dirs, missing_message, report, select_usable
+from .contract import DatasetError
+from .local import absolute, find_dirs, missing_message, profile_note, report, select_usable
 
 CLIP_SECONDS = 30.0
 SUBSETS = {"small": ("small",), "medium": ("small", "medium")}
 SPLITS = {"training": "train", "validation": "valid", "test": "test"}
 KNOWN_FAULTY = {tid: "a known faulty track of the fma_small release"
                 for tid in ("099134", "108925", "133297")}
-_FORMAT = 1  # bump when the slim metadata cache changes
+_FORMAT = 2  # bump when the slim metadata cache changes (2: truncated files are refused)
 
 # (group, column) in tracks.csv -> name in the slim table
 TRACK_COLUMNS = {
@@ -63,8 +64,8 @@ def _subset_of(settings: Settings, subset: str | None) -> str:
         if subset not in SUBSETS:
             raise ValueError(f"subset must be one of {', '.join(SUBSETS)}")
         return subset
-    if settings.dataset.startswith("fma_"):
-        return settings.dataset.split("_", 1)[1]
+    if settings.dataset.startswith("fma_") and settings.dataset[4:] in SUBSETS:
+        return settings.dataset[4:]
     return "small"
 
 
@@ -109,6 +110,51 @@ def find_audio(settings: Settings | None = None, subset: str | None = None, audi
     return hits[0]
 
 
+def find_small_audio(settings: Settings) -> Path:
+    """The ``fma_small`` folder (for ``data status`` and ``data download``)."""
+    return find_audio(settings, "small")
+
+
+def find_medium_audio(settings: Settings) -> Path:
+    """The ``fma_medium`` folder (for ``data status`` and ``data download``)."""
+    return find_audio(settings, "medium")
+
+
+def describe_metadata(where: Path, settings: Settings) -> str:
+    """One line for ``data status`` on the metadata folder."""
+    extra = ", features.csv" if (Path(where) / "features.csv").exists() else ""
+    return f"tracks.csv, genres.csv{extra}"
+
+
+def describe_audio(where: Path, settings: Settings) -> str:
+    """One line for ``data status`` on an audio folder: MP3 count and whether metadata is there."""
+    n = sum(1 for d in Path(where).iterdir() if d.is_dir() for f in os.scandir(d)
+            if f.name.endswith(".mp3"))
+    try:
+        find_metadata(settings)
+        meta = "found"
+    except DatasetError:
+        meta = "MISSING (needs fma_metadata)"
+    return f"{n} mp3 files; metadata {meta}"
+
+
+def _check_not_cut(path: Path) -> None:
+    """Refuse a CSV whose last row is cut off (the file does not end with a line break)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() == 0:
+                return
+            fh.seek(-1, os.SEEK_END)
+            last = fh.read(1)
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if last not in (b"\n", b"\r"):
+        raise DatasetError(f"{path}: the file ends in the middle of a row (cut off while "
+                           f"downloading or unpacking?); unpack fma_metadata.zip again or run "
+                           f"`python -m genre_lib data download fma_metadata --force`")
+
+
 def _header(path: Path, rows: int) -> list[list[str]]:
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
@@ -117,6 +163,28 @@ def _header(path: Path, rows: int) -> list[list[str]]:
         except StopIteration:
             raise DatasetError(f"{path}: fewer than {rows} lines, so not FMA's {rows}-row "
                                f"header (truncated, or not the file from fma_metadata.zip)") from None
+
+
+def _read_rows(path: Path, skip: int, usecols: list[int], **kwargs) -> pd.DataFrame:
+    """The data rows of an FMA CSV; a damaged file (e.g. cut inside a quoted field) is an error."""
+    try:
+        return pd.read_csv(path, skiprows=skip, header=None, usecols=usecols, engine="c",
+                           **({"dtype": str, "keep_default_na": False} | kwargs))
+    except (pd.errors.ParserError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatasetError(f"{path}: cannot be parsed ({reason}); the file looks cut off or "
+                           f"damaged, unpack fma_metadata.zip again") from None
+
+
+def _six_digits(ids: pd.Series, path: Path, first_row: int) -> list[str]:
+    out = []
+    for n, t in enumerate(ids):
+        try:
+            out.append(f"{int(t):06d}")
+        except (TypeError, ValueError):
+            raise DatasetError(f"{path}, row {first_row + n}: track_id {t!r} is not a number "
+                               f"(a damaged file?)") from None
+    return out
 
 
 def _cache_key(path: Path, *extra) -> str:
@@ -149,6 +217,7 @@ def read_tracks(path, settings: Settings | None = None) -> pd.DataFrame:
     settings = settings or get_settings()
 
     def build():
+        _check_not_cut(path)
         top, sub, third = _header(path, 3)
         if not third or third[0] != "track_id" or len(top) != len(sub):
             raise DatasetError(f"{path}: expected FMA's three-row header (column group, column "
@@ -165,10 +234,9 @@ def read_tracks(path, settings: Settings | None = None) -> pd.DataFrame:
             want = [f"{g}/{c}" for (g, c), n in TRACK_COLUMNS.items() if n in missing]
             raise DatasetError(f"{path}: column(s) {', '.join(want)} not found in the header; "
                                f"is this FMA's tracks.csv from fma_metadata.zip?")
-        frame = pd.read_csv(path, skiprows=3, header=None, usecols=[0] + sorted(positions),
-                            dtype=str, keep_default_na=False, engine="c")
+        frame = _read_rows(path, 3, [0] + sorted(positions))
         frame.columns = ["track_id"] + [positions[i] for i in sorted(positions)]
-        frame["track_id"] = [f"{int(t):06d}" for t in frame["track_id"]]
+        frame["track_id"] = _six_digits(frame["track_id"], path, first_row=4)
         return frame.set_index("track_id")
 
     return _cached(settings, f"tracks-{_cache_key(path)}", build)
@@ -182,26 +250,8 @@ def read_genres(path) -> dict[int, str]:
     return dict(zip(frame["genre_id"].astype(int), frame["title"].astype(str)))
 
 
-def load_table(settings: Settings | None = None, subset: str | None = None,
-               metadata_dir=None, audio_dir=None, min_seconds: float | None = None,
-               validate: bool = True, progress: bool = True, verbose: bool = True) -> pd.DataFrame:
-    """The FMA table for ``subset`` (default: from ``settings.dataset``, e.g. ``fma_small``).
-
-    Extra columns: ``artist``, ``artist_id``, ``album_id``, ``title``, ``subset``,
-    ``seconds``, ``sample_rate``. ``table.attrs["features_csv"]`` names ``features.csv`` when
-    it is present (see :func:`load_features`).
-    """
-    settings = settings or get_settings()
-    subset = _subset_of(settings, subset)
-    name = f"fma_{subset}"
-    meta_dir = find_metadata(settings, metadata_dir)
-    audio_root = find_audio(settings, subset, audio_dir)
-    tracks = read_tracks(meta_dir / "tracks.csv", settings)
-    titles = read_genres(meta_dir / "genres.csv")
-
-    chosen = tracks[tracks["subset"].isin(SUBSETS[subset])]
-    lines = [f"FMA {subset}: metadata {meta_dir}, audio {audio_root}; {len(chosen)} tracks in "
-             f"set/subset {'+'.join(SUBSETS[subset])}"]
+def _labelled(chosen: pd.DataFrame, lines: list[str]) -> pd.DataFrame:
+    """The tracks that have a top genre and a known split (reporting the others)."""
     unlabelled = chosen["genre_top"].isin(["", "nan"]) | chosen["genre_top"].isna()
     if unlabelled.any():
         lines.append(f"{int(unlabelled.sum())} track(s) without track/genre_top left out")
@@ -210,18 +260,53 @@ def load_table(settings: Settings | None = None, subset: str | None = None,
     if bad_split.any():
         lines.append(f"{int(bad_split.sum())} track(s) with an unknown set/split left out")
         chosen = chosen[~bad_split]
+    return chosen
 
-    def genre_names(cell) -> list[str]:
-        ids = [int(x) for x in re.findall(r"\d+", str(cell))]
-        return [titles.get(i, str(i)) for i in ids]
 
+def _genre_tags(chosen: pd.DataFrame, titles: dict, path: Path, lines: list[str]) -> list:
+    """Each track's genre names (``track/genres_all``); loudly empty when the column is missing."""
+    if "genres_all" not in chosen.columns:
+        message = (f"{path}: no track/genres_all column, so every track's tags are empty (the "
+                   f"genre labels are unaffected); is this FMA's tracks.csv?")
+        warnings.warn(message, stacklevel=3)
+        lines.append("warning: " + message)
+        return [[] for _ in range(len(chosen))]
+
+    def names(cell) -> list[str]:
+        return [titles.get(i, str(i)) for i in (int(x) for x in re.findall(r"\d+", str(cell)))]
+
+    return [names(c) for c in chosen["genres_all"]]
+
+
+def load_table(settings: Settings | None = None, subset: str | None = None,
+               metadata_dir=None, audio_dir=None, min_seconds: float | None = None,
+               validate: bool = True, progress: bool = True, verbose: bool = True) -> pd.DataFrame:
+    """The FMA table for ``subset`` (default: from ``settings.dataset``, e.g. ``fma_small``).
+
+    Extra columns: ``artist``, ``artist_id``, ``album_id``, ``title``, ``subset``,
+    ``seconds``, ``sample_rate``. ``table.attrs["features_csv"]`` names ``features.csv`` when
+    it is present (see :func:`load_features`).
+
+    Notebook: 03_baseline_mfcc_svm.ipynb (through :func:`genre_lib.datasets.load_table`).
+    """
+    settings = settings or get_settings()
+    subset = _subset_of(settings, subset)
+    name = f"fma_{subset}"
+    meta_dir = find_metadata(settings, metadata_dir)
+    audio_root = find_audio(settings, subset, audio_dir)
+    tracks = read_tracks(meta_dir / "tracks.csv", settings)
+    titles = read_genres(meta_dir / "genres.csv")
+    chosen = tracks[tracks["subset"].isin(SUBSETS[subset])]
+    lines = [f"FMA {subset}: metadata {meta_dir}, audio {audio_root}; {len(chosen)} tracks in "
+             f"set/subset {'+'.join(SUBSETS[subset])}"]
+    chosen = _labelled(chosen, lines)
     ids = chosen.index.to_list()
     table = pd.DataFrame({
         "track_id": ids,
-        "path": [str((audio_root / t[:3] / f"{t}.mp3").resolve()) for t in ids],
+        "path": [absolute(audio_root / t[:3] / f"{t}.mp3") for t in ids],
         "genre": chosen["genre_top"].to_numpy(dtype=object),
         "split": chosen["fma_split"].map(SPLITS).to_numpy(dtype=object),
-        "tags": [genre_names(c) for c in chosen.get("genres_all", pd.Series([""] * len(ids)))],
+        "tags": _genre_tags(chosen, titles, meta_dir / "tracks.csv", lines),
     })
     for col in ("artist", "artist_id", "album_id", "title", "subset"):
         if col in chosen.columns:
@@ -231,15 +316,12 @@ def load_table(settings: Settings | None = None, subset: str | None = None,
                         known_faulty=KNOWN_FAULTY)
     out = sel.table.sort_values("track_id").reset_index(drop=True)
     features_csv = meta_dir / "features.csv"
-    out.attrs.update({"dataset": settings.dataset if settings.dataset == name else name,
-                      "skipped": sel.skipped, "clip_seconds": CLIP_SECONDS,
-                      "split_source": "official set/split (artist-aware)",
+    out.attrs.update({"dataset": name, "skipped": sel.skipped, "clip_seconds": CLIP_SECONDS,
+                      "split_source": "official set/split (artist-aware)", "split_rule": "official",
                       "metadata_dir": str(meta_dir), "audio_dir": str(audio_root),
                       "features_csv": str(features_csv) if features_csv.exists() else None})
     lines.append(f"split: official set/split; {out['genre'].nunique()} genres")
-    if settings.profile.is_ci:
-        lines.append(f"ci profile: at most {settings.profile.max_tracks_per_label} tracks per "
-                     f"genre ({sel.n_candidates} candidates checked)")
+    lines += profile_note(settings, sel.n_candidates)
     report(name, out, sel.skipped, lines, verbose)
     return out
 
@@ -261,6 +343,7 @@ def load_features(settings: Settings | None = None, table: pd.DataFrame | None =
     wanted = None if groups is None else tuple(groups)
 
     def build():
+        _check_not_cut(path)
         feature, stat, number, fourth = _header(path, 4)
         if not fourth or fourth[0] != "track_id":
             raise DatasetError(f"{path}: expected the header rows feature/statistics/number and "
@@ -286,5 +369,6 @@ def load_features(settings: Settings | None = None, table: pd.DataFrame | None =
     return frame
 
 
-__all__ = ["find_metadata", "find_audio", "read_tracks", "read_genres", "load_table",
+__all__ = ["find_metadata", "find_audio", "find_small_audio", "find_medium_audio",
+           "describe_metadata", "describe_audio", "read_tracks", "read_genres", "load_table",
            "load_features", "KNOWN_FAULTY"]

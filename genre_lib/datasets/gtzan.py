@@ -14,7 +14,8 @@ sides and inflates scores. The *fault-filtered* split of Kereliuk, Sturm and Lar
 (train 443, valid 197, test 290 tracks; the other 70 are left out) avoids that, and is used
 whenever its three list files (``train_filtered.txt``, ``valid_filtered.txt``,
 ``test_filtered.txt``) are found beside the data (``python -m genre_lib data download gtzan``
-fetches them). Otherwise a seeded, stratified random split is used, with a printed note.
+fetches them). Otherwise, or with ``GENRE_SPLIT=random``, a seeded, stratified random split
+of all clips is used, with a printed note.
 
 Notebook: 01_eda.ipynb (run it with ``GENRE_DATASET=gtzan``).
 """
@@ -28,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import Settings, get_settings
-from . import DatasetError, stratified_split
-from .download import find_dirs, missing_message, report, select_usable
+from .contract import DatasetError, stratified_split
+from .local import absolute, find_dirs, missing_message, profile_note, report, select_usable
 
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop",
           "reggae", "rock")
@@ -42,13 +43,18 @@ KNOWN_FAULTY = {"jazz.00054": "the Kaggle copy's jazz.00054.wav is known to be b
 _FILE = re.compile(r"^([a-z]+)\.(\d{5})\.(au|wav)$", re.IGNORECASE)
 _ID = re.compile(r"([a-z]+)\.(\d{5})", re.IGNORECASE)
 
+_RANDOM_RISK = (
+    "GTZAN repeats some clips and many artists, so a random split puts the same song or "
+    "artist in train and test and inflates accuracy; published results on the fault-filtered "
+    "split (Kereliuk, Sturm and Larsen 2015) are much lower.")
 RANDOM_SPLIT_NOTE = (
     "note: no fault-filtered split lists found, so GTZAN gets a seeded random split "
-    "(60/20/20 per genre). GTZAN repeats some clips and many artists, so a random split puts "
-    "the same song or artist in train and test and inflates accuracy; published results on "
-    "the fault-filtered split (Kereliuk, Sturm and Larsen 2015) are much lower. Get the lists "
-    "with `python -m genre_lib data download gtzan`, or put train_filtered.txt, "
-    "valid_filtered.txt and test_filtered.txt beside the genre folders.")
+    f"(60/20/20 per genre). {_RANDOM_RISK} Get the lists with `python -m genre_lib data "
+    "download gtzan`, or put train_filtered.txt, valid_filtered.txt and test_filtered.txt "
+    "beside the genre folders.")
+RANDOM_ASKED_NOTE = (
+    "note: a random split was asked for (GENRE_SPLIT=random or split='random'), so GTZAN gets "
+    f"a seeded random split of all clips (60/20/20 per genre). {_RANDOM_RISK}")
 
 
 def _genre_dir_has_clips(d: Path) -> bool:
@@ -61,6 +67,20 @@ def _genre_dir_has_clips(d: Path) -> bool:
 def _is_root(d: Path) -> bool:
     n = sum(1 for g in GENRES if (d / g).is_dir() and _genre_dir_has_clips(d / g))
     return n >= 2
+
+
+def _clip_files(root: Path) -> tuple[list[Path], list[str]]:
+    """The clip files in the genre folders of ``root``, and notes on folders not readable."""
+    files, notes = [], []
+    for g in GENRES:
+        if not (root / g).is_dir():
+            continue
+        try:
+            files += [Path(e.path) for e in os.scandir(root / g) if _FILE.match(e.name)]
+        except OSError as exc:
+            notes.append(f"{root / g}: cannot read the folder ({exc.strerror or exc}); its "
+                         f"clips are left out")
+    return files, notes
 
 
 def _split_lists(candidates) -> tuple[dict | None, list[str]]:
@@ -90,8 +110,7 @@ def locate(settings: Settings | None = None, root=None, split_dir=None) -> dict:
         raise DatasetError(missing_message(
             "GTZAN (folders <genre>/<genre>.000NN.au or .wav)", bases, "gtzan"))
     found = hits[0]
-    files = [Path(e.path) for g in GENRES if (found / g).is_dir()
-             for e in os.scandir(found / g) if _FILE.match(e.name)]
+    files, unreadable = _clip_files(found)
     exts = {p.suffix.lower() for p in files}
     kaggle = found.name == "genres_original" or (found.parent / "features_30_sec.csv").exists()
     layout = "Kaggle" if kaggle else ("original (.au)" if exts == {".au"} else "original")
@@ -100,14 +119,39 @@ def locate(settings: Settings | None = None, root=None, split_dir=None) -> dict:
     places = [split_dir] if split_dir else [found, found.parent, found.parent.parent,
                                             data / "gtzan", data / "gtzan" / "splits"]
     lists, notes = _split_lists(places)
+    notes = unreadable + notes
     return {"root": found, "layout": layout, "files": files, "n_files": len(files),
             "features_csv": features_csv, "split_lists": lists, "notes": notes}
 
 
+def find_root(settings: Settings) -> Path:
+    """The folder holding the genre folders (``DatasetError`` when there is none)."""
+    return locate(settings)["root"]
+
+
+def has_split_lists(settings: Settings) -> bool:
+    """True when the three fault-filtered split lists are found beside the copy."""
+    return locate(settings)["split_lists"] is not None
+
+
+def describe_copy(where: Path, settings: Settings) -> str:
+    """One line for ``data status``: clips, layout and whether the split lists are there."""
+    info = locate(settings)
+    lists = "found" if info["split_lists"] else "not found (a seeded random split is used)"
+    return f"{info['n_files']} clips, {info['layout']} layout; fault-filtered split lists: {lists}"
+
+
 def read_split_list(path) -> list[str]:
-    """Track ids (``blues.00012``) from a split list; lines may be paths with any extension."""
+    """Track ids (``blues.00012``) from a split list; lines may be paths with any extension.
+
+    An unreadable list, a line naming no clip, and a list naming no clip at all are errors.
+    """
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read the split list ({exc.strerror or exc})") from None
     ids = []
-    for n, line in enumerate(Path(path).read_text(errors="replace").splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         token = line.strip().split()[0] if line.strip() else ""
         if not token or token.startswith("#"):
             continue
@@ -116,25 +160,15 @@ def read_split_list(path) -> list[str]:
             raise DatasetError(f"{path}, line {n}: {line.strip()!r} does not name a GTZAN clip "
                                f"(expected e.g. blues/blues.00012.au)")
         ids.append(f"{m.group(1).lower()}.{m.group(2)}")
+    if not ids:
+        raise DatasetError(f"{path}: the split list names no clip (an empty or cut-off file?); "
+                           f"fetch the lists again with `python -m genre_lib data download gtzan`, "
+                           f"or remove all three to use a random split")
     return ids
 
 
-def load_table(settings: Settings | None = None, root=None, split: str = "auto",
-               split_dir=None, min_seconds: float | None = None, validate: bool = True,
-               progress: bool = True, verbose: bool = True) -> pd.DataFrame:
-    """The GTZAN table (contract of :mod:`genre_lib.datasets`).
-
-    ``split``: ``"auto"`` (fault-filtered when its lists are found, else random), ``"filtered"``
-    (require the lists) or ``"random"``. Files that cannot be decoded or are shorter than
-    ``min_seconds`` (default: half the clip length the features use) are skipped and listed
-    in ``table.attrs["skipped"]``. Extra columns: ``format``, ``seconds``, ``sample_rate``.
-    The Kaggle copy's feature tables are named in ``table.attrs["kaggle_features_csv"]``
-    (``{30: path, 3: path}``; see :func:`load_features`).
-    """
-    settings = settings or get_settings()
-    if split not in ("auto", "filtered", "random"):
-        raise ValueError("split must be 'auto', 'filtered' or 'random'")
-    info = locate(settings, root=root, split_dir=split_dir)
+def _clip_table(info: dict) -> pd.DataFrame:
+    """One row per clip found (a ``.wav`` wins over an ``.au`` of the same id)."""
     by_id: dict[str, Path] = {}
     for p in sorted(info["files"], key=lambda p: (p.stem.lower(), p.suffix.lower() != ".wav")):
         m = _FILE.match(p.name)
@@ -144,42 +178,70 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
         by_id.setdefault(tid, p)
     table = pd.DataFrame({
         "track_id": list(by_id),
-        "path": [str(p.resolve()) for p in by_id.values()],
+        "path": [absolute(p) for p in by_id.values()],
         "genre": [t.split(".")[0] for t in by_id],
     })
     table["format"] = [Path(p).suffix.lower().lstrip(".") for p in table["path"]]
+    return table
+
+
+def _split_from_lists(table: pd.DataFrame, lists: dict, lines: list[str]) -> pd.DataFrame:
+    """Assign the fault-filtered split; clips outside the lists are left out."""
+    assign: dict[str, str] = {}
+    for name, path in lists.items():
+        for tid in read_split_list(path):
+            if assign.get(tid, name) != name:
+                raise DatasetError(f"{path}: {tid} is also listed for {assign[tid]}")
+            assign[tid] = name
+    sizes = {s: sum(1 for v in assign.values() if v == s) for s in PUBLISHED_SPLIT_SIZES}
+    table = table.assign(split=table["track_id"].map(assign))
+    left_out = int(table["split"].isna().sum())
+    not_found = sorted(set(assign) - set(table["track_id"]))
+    lines.append(f"split: fault-filtered (Kereliuk, Sturm and Larsen 2015) from "
+                 f"{lists['train'].parent}; {left_out} clip(s) outside the lists left out"
+                 + (f"; {len(not_found)} listed clip(s) not on disk" if not_found else ""))
+    if sizes != PUBLISHED_SPLIT_SIZES:
+        lines.append(f"note: these lists hold {sizes['train']}/{sizes['valid']}/"
+                     f"{sizes['test']} tracks; the published split has 443/197/290")
+    return table[table["split"].notna()].reset_index(drop=True)
+
+
+def load_table(settings: Settings | None = None, root=None, split: str = "auto",
+               split_dir=None, min_seconds: float | None = None, validate: bool = True,
+               progress: bool = True, verbose: bool = True) -> pd.DataFrame:
+    """The GTZAN table (contract of :mod:`genre_lib.datasets`).
+
+    ``split``: ``"auto"`` (fault-filtered when its lists are found and ``settings.split`` is
+    ``official``, else random), ``"filtered"`` (require the lists) or ``"random"``. Files that
+    cannot be decoded or are shorter than ``min_seconds`` (default: half the clip length the
+    features use) are skipped and listed in ``table.attrs["skipped"]``. Extra columns:
+    ``format``, ``seconds``, ``sample_rate``. The Kaggle copy's feature tables are named in
+    ``table.attrs["kaggle_features_csv"]`` (``{30: path, 3: path}``; see :func:`load_features`).
+
+    Notebook: 01_eda.ipynb (through :func:`genre_lib.datasets.load_table`).
+    """
+    settings = settings or get_settings()
+    if split not in ("auto", "filtered", "random"):
+        raise ValueError("split must be 'auto', 'filtered' or 'random'")
+    if split == "auto" and getattr(settings, "split", "official") == "random":
+        split = "random"
+    info = locate(settings, root=root, split_dir=split_dir)
+    table = _clip_table(info)
     lines = [f"GTZAN ({info['layout']} layout) at {info['root']}: {len(table)} clips found"]
     lines += info["notes"]
-
     lists = info["split_lists"] if split != "random" else None
     if split == "filtered" and lists is None:
         raise DatasetError("split='filtered' needs train_filtered.txt, valid_filtered.txt and "
                            f"test_filtered.txt beside {info['root']} (or split_dir=...); "
                            "`python -m genre_lib data download gtzan` fetches them")
     if lists is not None:
-        assign: dict[str, str] = {}
-        for name, path in lists.items():
-            for tid in read_split_list(path):
-                if assign.get(tid, name) != name:
-                    raise DatasetError(f"{path}: {tid} is also listed for {assign[tid]}")
-                assign[tid] = name
-        sizes = {s: sum(1 for v in assign.values() if v == s) for s in PUBLISHED_SPLIT_SIZES}
-        table["split"] = table["track_id"].map(assign)
-        left_out = int(table["split"].isna().sum())
-        not_found = sorted(set(assign) - set(table["track_id"]))
-        table = table[table["split"].notna()].reset_index(drop=True)
-        split_source = "fault-filtered (Kereliuk, Sturm and Larsen 2015)"
-        lines.append(f"split: {split_source} from {lists['train'].parent}; {left_out} clip(s) "
-                     f"outside the lists left out"
-                     + (f"; {len(not_found)} listed clip(s) not on disk" if not_found else ""))
-        if sizes != PUBLISHED_SPLIT_SIZES:
-            lines.append(f"note: these lists hold {sizes['train']}/{sizes['valid']}/"
-                         f"{sizes['test']} tracks; the published split has 443/197/290")
+        table = _split_from_lists(table, lists, lines)
+        split_source, rule = "fault-filtered (Kereliuk, Sturm and Larsen 2015)", "official"
     else:
         table["split"] = stratified_split(table["genre"], seed=settings.seed)
-        split_source = f"random, stratified by genre, seed {settings.seed}"
+        split_source, rule = f"random, stratified by genre, seed {settings.seed}", "random"
         if verbose:
-            print(RANDOM_SPLIT_NOTE)
+            print(RANDOM_SPLIT_NOTE if info["split_lists"] is None else RANDOM_ASKED_NOTE)
     table["tags"] = [[] for _ in range(len(table))]
 
     sel = select_usable(table, settings, "gtzan", CLIP_SECONDS, min_seconds, validate,
@@ -189,11 +251,9 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
     out = out.sort_values("track_id").reset_index(drop=True)
     out.attrs.update({"dataset": "gtzan", "skipped": sel.skipped, "clip_seconds": CLIP_SECONDS,
                       "layout": info["layout"], "root": str(info["root"]),
-                      "split_source": split_source,
+                      "split_source": split_source, "split_rule": rule,
                       "kaggle_features_csv": {k: str(v) for k, v in info["features_csv"].items()}})
-    if settings.profile.is_ci:
-        lines.append(f"ci profile: at most {settings.profile.max_tracks_per_label} tracks per "
-                     f"genre ({sel.n_candidates} candidates checked)")
+    lines += profile_note(settings, sel.n_candidates)
     report("gtzan", out, sel.skipped, lines, verbose)
     return out
 
@@ -233,4 +293,5 @@ def load_features(settings: Settings | None = None, seconds: int = 30,
     return numeric
 
 
-__all__ = ["GENRES", "locate", "load_table", "load_features", "read_split_list"]
+__all__ = ["GENRES", "locate", "find_root", "has_split_lists", "describe_copy", "load_table",
+           "load_features", "read_split_list"]

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import Settings, get_settings
-from . import DatasetError
-from .download import find_dirs, missing_message, report, select_usable
+from .contract import DatasetError
+from .local import absolute, find_dirs, missing_message, profile_note, report, select_usable
 
 CLIP_SECONDS = 29.1
 TRAIN_DIRS, VALID_DIRS, TEST_DIRS = "0123456789ab", "c", "def"
@@ -98,14 +98,42 @@ def locate(settings: Settings | None = None, root=None, count: bool = True) -> d
     n = 0
     if count:
         for h in HEX:
-            if (mp3[0] / h).is_dir():
+            try:
                 n += sum(1 for e in os.scandir(mp3[0] / h) if e.name.endswith(".mp3"))
+            except OSError:               # absent or unreadable folder: nothing counted
+                continue
     return {"annotations": folder / "annotations_final.csv", "mp3_root": mp3[0], "n_files": n,
             "clip_info": folder / "clip_info_final.csv"}
 
 
+def find_folder(settings: Settings) -> Path:
+    """The folder holding ``annotations_final.csv`` (for ``data status`` and ``data download``)."""
+    return locate(settings, count=False)["annotations"].parent
+
+
+def describe_copy(where: Path, settings: Settings) -> str:
+    """One line for ``data status``: the annotations and how many MP3 files are there."""
+    info = locate(settings)
+    return f"annotations_final.csv and {info['n_files']} mp3 files under {info['mp3_root']}"
+
+
+def _tag_values(frame: pd.DataFrame, tags: list[str], path) -> pd.DataFrame:
+    """The tag columns as 0/1 integers; any other value is an error naming its row and tag."""
+    raw = frame[tags].replace("", "0")
+    values = raw.apply(pd.to_numeric, errors="coerce")
+    bad = values.isna() | ~values.isin([0, 1])
+    if bad.to_numpy().any():
+        row, col = np.argwhere(bad.to_numpy())[0]
+        raise DatasetError(f"{path}, row {row + 2} (clip_id {frame['clip_id'].iloc[row]}): tag "
+                           f"{tags[col]!r} is {raw.iat[row, col]!r}; tag columns must hold 0 or 1")
+    return values.astype(np.int8)
+
+
 def read_annotations(path) -> pd.DataFrame:
-    """``annotations_final.csv`` as a frame: ``clip_id``, one 0/1 column per tag, ``mp3_path``."""
+    """``annotations_final.csv`` as a frame: ``clip_id``, one 0/1 column per tag, ``mp3_path``.
+
+    A tag value other than 0 or 1 and a clip id listed twice are errors naming the rows.
+    """
     try:
         frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     except Exception as exc:
@@ -113,13 +141,15 @@ def read_annotations(path) -> pd.DataFrame:
     if "clip_id" not in frame.columns or "mp3_path" not in frame.columns:
         raise DatasetError(f"{path}: expected tab-separated columns clip_id, the tags and "
                            f"mp3_path; found {list(frame.columns)[:4]} ...")
+    ids = frame["clip_id"].str.strip()
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        rows = [i + 2 for i in dup.index[dup == dup.iloc[0]]]
+        raise DatasetError(f"{path}: clip_id {dup.iloc[0]} appears in rows "
+                           f"{', '.join(map(str, rows))}; each clip must be listed once")
     tags = [c for c in frame.columns if c not in ("clip_id", "mp3_path")]
-    try:
-        values = frame[tags].replace("", "0").astype(np.int8)
-    except ValueError as exc:
-        raise DatasetError(f"{path}: tag columns must hold 0 or 1 ({exc})") from None
-    out = pd.concat([frame[["clip_id"]], values, frame[["mp3_path"]]], axis=1)
-    return out
+    values = _tag_values(frame, tags, path)
+    return pd.concat([ids.rename("clip_id"), values, frame["mp3_path"].str.strip()], axis=1)
 
 
 def merge_synonym_tags(tags: pd.DataFrame, groups: dict | None = None) -> pd.DataFrame:
@@ -171,6 +201,37 @@ def _split_files(split_files) -> dict[str, Path]:
     return {s: Path(p) for s, p in dict(split_files).items()}
 
 
+def _assign_splits(ann: pd.DataFrame, split_files) -> tuple[list, str]:
+    """Each clip's split (``None``: in no split) and a description of the rule."""
+    if split_files is not None:
+        files = _split_files(split_files)
+        assign = {}
+        for s, p in files.items():
+            for key in _read_split_file(p):
+                assign[key] = s
+        split = [assign.get(m, assign.get(c)) if m else assign.get(c)
+                 for m, c in zip(ann["mp3_path"], ann["clip_id"])]
+        return split, f"split files ({', '.join(str(p) for p in files.values())})"
+    prefix = ann["mp3_path"].str.split("/", n=1).str[0].str.lower()
+    split = [None if len(p) != 1 else "train" if p in TRAIN_DIRS else "valid" if p in VALID_DIRS
+             else "test" if p in TEST_DIRS else None for p in prefix]
+    return split, "by folder: 0-b train, c valid, d-f test (Dieleman and Schrauwen 2014)"
+
+
+def _without_path(table: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, dict]:
+    """Rows whose ``mp3_path`` is empty, as skips that say the file is missing."""
+    empty = table["mp3_path"] == ""
+    skipped = {tid: f"missing: no mp3_path in {path.name} (row {i + 2})"
+               for i, tid in zip(table.index[empty], table.loc[empty, "track_id"])}
+    return table[~empty], skipped
+
+
+def _by_clip_id(table: pd.DataFrame) -> pd.DataFrame:
+    ids = table["track_id"].astype(str)
+    key = (lambda s: s.astype(int)) if ids.str.fullmatch(r"\d+").all() else None
+    return table.sort_values("track_id", key=key).reset_index(drop=True)
+
+
 def load_table(settings: Settings | None = None, top_n: int | None = 50,
                merge_synonyms: bool = False, split_files=None, root=None,
                min_seconds: float | None = None, validate: bool = True, progress: bool = True,
@@ -180,9 +241,12 @@ def load_table(settings: Settings | None = None, top_n: int | None = 50,
     ``top_n`` (default 50; ``None`` for all) and ``merge_synonyms`` (default ``False``) choose
     the vocabulary, given in ``table.attrs["tag_names"]`` in frequency order. ``split_files``:
     a folder with ``train``/``valid``/``test`` files (``.txt`` or ``.npy``, one clip id or mp3
-    path per entry) or a dict of three paths; clips they do not list are left out. Extra
-    columns: ``mp3_path``, ``artist`` (from the file name), ``top_tag``, ``seconds``,
-    ``sample_rate``.
+    path per entry) or a dict of three paths; clips they do not list are left out. A row
+    without ``mp3_path`` is reported as a missing file. Extra columns: ``mp3_path``, ``artist``
+    (from the file name), ``top_tag``, ``seconds``, ``sample_rate``.
+
+    Notebook: 02_correlation_and_projections.ipynb (through
+    :func:`genre_lib.datasets.load_table`).
     """
     settings = settings or get_settings()
     info = locate(settings, root=root, count=False)
@@ -194,23 +258,10 @@ def load_table(settings: Settings | None = None, top_n: int | None = 50,
     names = select_top(tag_frame, top_n)
     chosen = tag_frame[names].to_numpy(dtype=bool)
     tags = [[names[j] for j in np.flatnonzero(row)] for row in chosen]
-
-    prefix = ann["mp3_path"].str.split("/", n=1).str[0].str.lower()
-    if split_files is not None:
-        files = _split_files(split_files)
-        assign = {}
-        for s, p in files.items():
-            for key in _read_split_file(p):
-                assign[key] = s
-        split = [assign.get(m, assign.get(c)) for m, c in zip(ann["mp3_path"], ann["clip_id"])]
-        split_source = f"split files ({', '.join(str(p) for p in files.values())})"
-    else:
-        split = ["train" if p in TRAIN_DIRS else "valid" if p in VALID_DIRS else
-                 "test" if p in TEST_DIRS else None for p in prefix]
-        split_source = "by folder: 0-b train, c valid, d-f test (Dieleman and Schrauwen 2014)"
+    split, split_source = _assign_splits(ann, split_files)
     table = pd.DataFrame({
         "track_id": ann["clip_id"].astype(str).to_numpy(dtype=object),
-        "path": [str((info["mp3_root"] / m).resolve()) for m in ann["mp3_path"]],
+        "path": [absolute(info["mp3_root"] / m) if m else "" for m in ann["mp3_path"]],
         "genre": [None] * len(ann),
         "split": split,
         "tags": tags,
@@ -221,6 +272,7 @@ def load_table(settings: Settings | None = None, top_n: int | None = 50,
     lines = [f"MagnaTagATune at {info['annotations'].parent}: {len(table)} clips, {n_raw} tags"
              + (f", {tag_frame.shape[1]} after merging synonyms" if merge_synonyms else "")
              + f"; keeping the top {len(names)} by frequency"]
+    table, no_path = _without_path(table, info["annotations"])
     unsplit = table["split"].isna()
     if unsplit.any():
         lines.append(f"{int(unsplit.sum())} clip(s) in no split left out")
@@ -228,20 +280,19 @@ def load_table(settings: Settings | None = None, top_n: int | None = 50,
 
     sel = select_usable(table, settings, "mtat", CLIP_SECONDS, min_seconds, validate, progress,
                         label="top_tag")
-    out = sel.table.sort_values("track_id", key=lambda s: s.astype(int)).reset_index(drop=True)
+    skipped = {**no_path, **sel.skipped}
+    out = _by_clip_id(sel.table)
     n_untagged = int(sum(1 for t in out["tags"] if not t))
-    out.attrs.update({"dataset": "mtat", "skipped": sel.skipped, "clip_seconds": CLIP_SECONDS,
+    out.attrs.update({"dataset": "mtat", "skipped": skipped, "clip_seconds": CLIP_SECONDS,
                       "tag_names": names, "top_n": top_n, "merge_synonyms": merge_synonyms,
                       "untagged": n_untagged, "split_source": split_source,
-                      "mp3_root": str(info["mp3_root"])})
+                      "split_rule": "official", "mp3_root": str(info["mp3_root"])})
     lines.append(f"split: {split_source}")
     lines.append(f"{n_untagged} clip(s) have none of the selected tags (kept, counted)")
-    if settings.profile.is_ci:
-        lines.append(f"ci profile: at most {settings.profile.max_tracks_per_label} clips per "
-                     f"most frequent tag ({sel.n_candidates} candidates checked)")
-    report("mtat", out, sel.skipped, lines, verbose)
+    lines += profile_note(settings, sel.n_candidates, "clips per most frequent tag")
+    report("mtat", out, skipped, lines, verbose)
     return out
 
 
-__all__ = ["SYNONYMS", "locate", "read_annotations", "merge_synonym_tags", "select_top",
-           "load_table"]
+__all__ = ["SYNONYMS", "locate", "find_folder", "describe_copy", "read_annotations",
+           "merge_synonym_tags", "select_top", "load_table"]

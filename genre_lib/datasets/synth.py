@@ -29,7 +29,8 @@ import pandas as pd
 
 from .. import audio
 from ..config import Settings, get_settings
-from . import stratified_split, summary
+from .contract import DatasetError, stratified_split
+from .splits import summary  # noqa: F401  (re-exported, as before)
 
 VERSION = 1  # bump when the generator changes: stored datasets are then rebuilt
 SR = 22050
@@ -218,9 +219,33 @@ def _chord(scale, degree, seventh, dom7):
     return notes
 
 
-def render_clip(genre: str, seconds: float, seed) -> tuple[np.ndarray, dict]:
-    """Render one clip of ``genre``; returns (signal, traits). Deterministic in ``seed``."""
-    rng = np.random.default_rng(seed)
+@dataclass
+class _Plan:
+    """What one clip draws before any sound is made (the order of draws is part of the seed)."""
+
+    genre: str
+    g: Genre
+    borrowed: Genre | None
+    tempo: float
+    rhythm: str
+    major: bool
+    key: int
+    progression: tuple[int, ...]
+    seventh: bool
+    comp: str
+    lead: str
+    drive: float
+
+    @property
+    def scale(self):
+        return MAJOR if self.major else MINOR
+
+    @property
+    def swing(self) -> bool:
+        return self.rhythm in SWUNG
+
+
+def _plan(genre: str, rng: np.random.Generator) -> _Plan:
     g = BY_NAME[genre]
     borrowed = None
     if rng.random() < 0.2 and g.neighbours:   # borrow a trait from a neighbouring genre
@@ -229,91 +254,115 @@ def render_clip(genre: str, seconds: float, seed) -> tuple[np.ndarray, dict]:
     rhythm_pool = (borrowed or g).rhythms if borrowed is not None and rng.random() < 0.5 else g.rhythms
     rhythm = rhythm_pool[0] if rng.random() < 0.7 else rhythm_pool[rng.integers(len(rhythm_pool))]
     major = bool(rng.random() < g.p_major)
-    scale = MAJOR if major else MINOR
     key = int(rng.integers(0, 12))
     progression = g.progressions[rng.integers(len(g.progressions))]
     seventh = bool(rng.random() < g.sevenths)
-    dom7 = genre == "blues" and seventh
     comp_pool = g.comp + ((borrowed.comp[0],) if borrowed is not None else ())
     comp = comp_pool[rng.integers(len(comp_pool))]
     lead = g.lead[rng.integers(len(g.lead))]
     drive = float(rng.uniform(*g.drive))
-    swing = rhythm in SWUNG
-    renderer = _Renderer(rng, drive)
+    return _Plan(genre, g, borrowed, tempo, rhythm, major, key, progression, seventh, comp, lead,
+                 drive)
 
-    n = int(round(seconds * SR))
-    beat = 60.0 / tempo
-    step = beat / 4
-    bar = 4 * beat
-    drums = np.zeros(n, np.float32)
-    bass = np.zeros(n, np.float32)
-    chords = np.zeros(n, np.float32)
-    melody = np.zeros(n, np.float32)
 
+_COMP_PATTERNS = {"sustain": [(0, 16)], "offbeat": [(2, 2), (6, 2), (10, 2), (14, 2)],
+                  "eighths": [(i, 2) for i in range(0, 16, 2)],
+                  "stabs": [(0, 3), (6, 2), (10, 3)],
+                  "arp": [(i, 2) for i in range(0, 16, 2)]}
+
+
+def _bass_line(plan: _Plan, root: int, walk: int) -> list:
+    """(step, length in steps, midi note) of one bar's bass line."""
+    scale, kind = plan.scale, plan.g.bass
+    if kind == "walking":
+        return [(i * 4, 4, root - 12 + scale[(walk + i) % 7]) for i in range(4)]
+    if kind == "octave":
+        return [(i, 2, root - 12 + 12 * ((i // 2) % 2)) for i in range(0, 16, 2)]
+    if kind == "eighths":
+        return [(i, 2, root - 12) for i in range(0, 16, 2)]
+    if kind == "sparse":
+        return [(0, 6, root - 12), (8, 4, root - 12 + 7)]
+    kick_steps = RHYTHMS[plan.rhythm][0]
+    return [(s, 4, root - 12) for s in (kick_steps or (0, 8)) if s % 4 == 0] or [(0, 8, root - 12)]
+
+
+def _render_bar(plan: _Plan, b: int, walk: int, tracks: dict, rng, renderer, step: float) -> None:
+    """Add bar ``b`` of drums, chords, bass and melody to the ``tracks`` buffers."""
     def step_time(i):  # swing delays the off-beat eighth notes
-        t = i * step
-        if swing and i % 4 == 2:
-            t += step * 2 / 3
-        return t
+        return i * step + (step * 2 / 3 if plan.swing and i % 4 == 2 else 0.0)
 
-    kick_steps, snare_steps, hat_steps = RHYTHMS[rhythm]
-    base = 48 + key if key < 7 else 36 + key   # chord register around C3-C4
-    n_bars = int(np.ceil(seconds / bar))
+    t0 = b * 16 * step
+    base = 48 + plan.key if plan.key < 7 else 36 + plan.key   # chord register around C3-C4
+    degree = plan.progression[b % len(plan.progression)]
+    dom7 = plan.genre == "blues" and plan.seventh
+    notes = [base + x for x in _chord(plan.scale, degree, plan.seventh, dom7)]
+    root = notes[0]
+    if plan.genre == "metal" or plan.comp == "dist_guitar":
+        notes = [root, root + 7, root + 12]          # power chord
+    kick_steps, snare_steps, hat_steps = RHYTHMS[plan.rhythm]
+    for name, steps, gain in (("kick", kick_steps, 0.9), ("snare", snare_steps, 0.6),
+                              ("hat", hat_steps, 0.35)):
+        for s in steps:
+            jitter = rng.normal(0, 0.004)
+            _add(tracks["drums"], renderer.drum_hits[name], int((t0 + step_time(s) + jitter) * SR),
+                 gain * rng.uniform(0.8, 1.0))
+    for s, length in _COMP_PATTERNS[plan.g.comp_pattern]:
+        dur = int(length * step * SR)
+        for m in notes:
+            _add(tracks["chords"], renderer.note(plan.comp, m, dur), int((t0 + step_time(s)) * SR),
+                 1.0 / len(notes))
+    if plan.g.bass != "none":
+        for s, length, m in _bass_line(plan, root, walk):
+            _add(tracks["bass"], renderer.note("bass", m + 12, int(length * step * SR)),
+                 int((t0 + step_time(s)) * SR), 0.9)
+    if plan.lead:   # melody: notes from the scale, density by genre
+        density = 0.55 if plan.genre in ("jazz", "classical", "blues") else 0.35
+        for s in range(0, 16, 2):
+            if rng.random() < density:
+                m = 60 + plan.key + plan.scale[rng.integers(7)] + (12 if rng.random() < 0.3 else 0)
+                length = 2 if rng.random() < 0.6 else 4
+                _add(tracks["melody"], renderer.note(plan.lead, m, int(length * step * SR)),
+                     int((t0 + step_time(s)) * SR), 0.8)
+
+
+def _tags(plan: _Plan, level: float) -> list[str]:
+    instruments = {plan.comp, "bass"} | ({plan.lead} if plan.lead else set()) \
+        | ({"drums"} if plan.rhythm != "none" else set())
+    tags = sorted(TAG_OF_INSTRUMENT.get(i, i) for i in instruments)
+    tags.append("slow" if plan.tempo < 90 else "fast" if plan.tempo > 135 else "medium tempo")
+    tags.append("major" if plan.major else "minor")
+    if plan.drive > 3.0 or "dist_guitar" in instruments:
+        tags.append("distorted")
+    if plan.swing:
+        tags.append("swing")
+    tags.append("loud" if level > 0.7 else "soft" if level < 0.4 else None)
+    if plan.rhythm == "none":
+        tags.append("no drums")
+    return [x for x in tags if x]
+
+
+def render_clip(genre: str, seconds: float, seed) -> tuple[np.ndarray, dict]:
+    """Render one clip of ``genre``; returns (signal, traits). Deterministic in ``seed``.
+
+    Notebook: 01_eda.ipynb (what the genres sound like).
+    """
+    rng = np.random.default_rng(seed)
+    plan = _plan(genre, rng)
+    renderer = _Renderer(rng, plan.drive)
+    n = int(round(seconds * SR))
+    step = 60.0 / plan.tempo / 4
+    tracks = {k: np.zeros(n, np.float32) for k in ("drums", "bass", "chords", "melody")}
     walk = 0
-    for b in range(n_bars):
-        t0 = b * bar
-        degree = progression[b % len(progression)]
-        notes = [base + x for x in _chord(scale, degree, seventh, dom7)]
-        root = notes[0]
-        if genre == "metal" or (comp == "dist_guitar"):
-            notes = [root, root + 7, root + 12]          # power chord
-        # drums
-        for name, steps, gain in (("kick", kick_steps, 0.9), ("snare", snare_steps, 0.6),
-                                  ("hat", hat_steps, 0.35)):
-            for s in steps:
-                jitter = rng.normal(0, 0.004)
-                _add(drums, renderer.drum_hits[name], int((t0 + step_time(s) + jitter) * SR),
-                     gain * rng.uniform(0.8, 1.0))
-        # chords
-        pattern = {"sustain": [(0, 16)], "offbeat": [(2, 2), (6, 2), (10, 2), (14, 2)],
-                   "eighths": [(i, 2) for i in range(0, 16, 2)],
-                   "stabs": [(0, 3), (6, 2), (10, 3)],
-                   "arp": [(i, 2) for i in range(0, 16, 2)]}[g.comp_pattern]
-        for s, length in pattern:
-            dur = int(length * step * SR)
-            for m in notes:
-                _add(chords, renderer.note(comp, m, dur), int((t0 + step_time(s)) * SR), 1.0 / len(notes))
-        # bass
-        if g.bass != "none":
-            if g.bass == "walking":
-                line = [(i * 4, 4, root - 12 + scale[(walk + i) % 7]) for i in range(4)]
-                walk += 2
-            elif g.bass == "octave":
-                line = [(i, 2, root - 12 + 12 * ((i // 2) % 2)) for i in range(0, 16, 2)]
-            elif g.bass == "eighths":
-                line = [(i, 2, root - 12) for i in range(0, 16, 2)]
-            elif g.bass == "sparse":
-                line = [(0, 6, root - 12), (8, 4, root - 12 + 7)]
-            else:
-                line = [(s, 4, root - 12) for s in (kick_steps or (0, 8)) if s % 4 == 0] or [(0, 8, root - 12)]
-            for s, length, m in line:
-                _add(bass, renderer.note("bass", m + 12, int(length * step * SR)),
-                     int((t0 + step_time(s)) * SR), 0.9)
-        # melody: notes from the scale, density by genre
-        if lead:
-            density = 0.55 if genre in ("jazz", "classical", "blues") else 0.35
-            for s in range(0, 16, 2):
-                if rng.random() < density:
-                    m = 60 + key + scale[rng.integers(7)] + (12 if rng.random() < 0.3 else 0)
-                    length = 2 if rng.random() < 0.6 else 4
-                    _add(melody, renderer.note(lead, m, int(length * step * SR)),
-                         int((t0 + step_time(s)) * SR), 0.8)
+    for b in range(int(np.ceil(seconds / (16 * step)))):
+        _render_bar(plan, b, walk, tracks, rng, renderer, step)
+        if plan.g.bass == "walking":
+            walk += 2
 
-    gains = {"drums": rng.uniform(0.5, 1.0) if rhythm != "none" else 0.0,
+    g = plan.g
+    gains = {"drums": rng.uniform(0.5, 1.0) if plan.rhythm != "none" else 0.0,
              "bass": rng.uniform(0.4, 0.9), "chords": rng.uniform(0.4, 0.9),
-             "melody": rng.uniform(0.3, 0.8) if lead else 0.0}
-    y = (gains["drums"] * drums + gains["bass"] * bass + gains["chords"] * chords
-         + gains["melody"] * melody)
+             "melody": rng.uniform(0.3, 0.8) if plan.lead else 0.0}
+    y = sum(gains[k] * tracks[k] for k in ("drums", "bass", "chords", "melody"))
     t = np.arange(n, dtype=np.float32) / SR
     if g.swell:
         swell_hz = rng.uniform(0.03, 0.12)
@@ -324,22 +373,11 @@ def render_clip(genre: str, seconds: float, seed) -> tuple[np.ndarray, dict]:
     noise_level = rng.uniform(*g.noise)
     y = y + noise_level * rng.standard_normal(n).astype(np.float32)
     y = np.clip(y, -1.0, 1.0).astype(np.float32)
-
-    instruments = {comp, "bass"} | ({lead} if lead else set()) | ({"drums"} if rhythm != "none" else set())
-    tags = sorted(TAG_OF_INSTRUMENT.get(i, i) for i in instruments)
-    tags.append("slow" if tempo < 90 else "fast" if tempo > 135 else "medium tempo")
-    tags.append("major" if major else "minor")
-    if drive > 3.0 or "dist_guitar" in instruments:
-        tags.append("distorted")
-    if swing:
-        tags.append("swing")
-    tags.append("loud" if level > 0.7 else "soft" if level < 0.4 else None)
-    if rhythm == "none":
-        tags.append("no drums")
-    tags = [x for x in tags if x]
-    traits = dict(tempo=round(tempo, 1), key=key, mode="major" if major else "minor",
-                  rhythm=rhythm, comp=comp, lead=lead or "none", drive=round(drive, 2),
-                  borrowed=borrowed.name if borrowed is not None else "", tags=tags)
+    traits = dict(tempo=round(plan.tempo, 1), key=plan.key, mode="major" if plan.major else "minor",
+                  rhythm=plan.rhythm, comp=plan.comp, lead=plan.lead or "none",
+                  drive=round(plan.drive, 2),
+                  borrowed=plan.borrowed.name if plan.borrowed is not None else "",
+                  tags=_tags(plan, level))
     return y, traits
 
 
@@ -404,7 +442,6 @@ def load_table(settings: Settings | None = None, build_if_missing: bool = True) 
         build(settings)
     meta_path = root / "metadata.csv"
     if not meta_path.exists():
-        from . import DatasetError
         raise DatasetError(f"{meta_path}: missing; run `python -m genre_lib data build`")
     meta = pd.read_csv(meta_path, keep_default_na=False)
     meta["track_id"] = meta["track_id"].astype(str)
@@ -414,7 +451,18 @@ def load_table(settings: Settings | None = None, build_if_missing: bool = True) 
     table = meta[cols + [c for c in meta.columns if c not in cols]]
     table.attrs["dataset"] = "synth"
     table.attrs["skipped"] = {}
+    table.attrs["split_source"] = f"the dataset's own: random, stratified by genre, seed {settings.seed}"
     return table
 
 
-__all__ = ["GENRES", "GENRE_NAMES", "render_clip", "build", "load_table", "summary"]
+def status_line(settings: Settings) -> str:
+    """The ``data status`` line: for which profiles the synthetic dataset is built."""
+    root = settings.data_dir / "synth"
+    built = sorted(p.name for p in root.iterdir() if (p / "metadata.csv").exists()) \
+        if root.exists() else []
+    return "embedded synthetic dataset: " + (
+        f"built for profile(s) {', '.join(built)}" if built else
+        "not built yet (built on first use, or python -m genre_lib data build)")
+
+
+__all__ = ["GENRES", "GENRE_NAMES", "render_clip", "build", "load_table", "status_line", "summary"]
