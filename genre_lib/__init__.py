@@ -11,7 +11,6 @@ consistent figure style. Everything else is one call into a module:
 """
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
@@ -34,8 +33,15 @@ def seed_everything(seed: int) -> None:
 
 
 def start(device: bool = True, **overrides) -> Settings:
-    """Print the settings and the device, seed everything, and return the settings."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Print the settings and the device, seed everything, and return the settings.
+
+    TensorFlow is imported here, through :func:`genre_lib.quiet.import_tensorflow`, so its
+    start-up lines (harmless on a CPU-only machine) do not fill the first cell's output while
+    real errors still show; later first imports of TensorFlow or Keras are quiet as well.
+    """
+    from . import quiet
+
+    quiet.install()
     settings = get_settings(**overrides)
     print(settings)
     if device:
@@ -68,7 +74,8 @@ def versions() -> dict:
 
 
 _SUBMODULES = {"analysis", "audio", "baselines", "config", "datasets", "embeddings", "evaluation",
-               "exercises", "features", "interpret", "models", "plotting", "runner", "training"}
+               "exercises", "features", "interpret", "models", "plotting", "quiet", "runner",
+               "training"}
 
 
 def __getattr__(name):

@@ -6,8 +6,11 @@ to use; nothing hard-codes them. Everything is chosen by environment variables:
 ==================  ===========================================  =========================
 variable            meaning                                      default
 ==================  ===========================================  =========================
-``GENRE_DATASET``   ``synth``, ``gtzan``, ``fma_small``,         ``synth``
-                    ``fma_medium`` or ``mtat``
+``GENRE_DATASET``   a registered dataset: ``synth``, ``gtzan``,  ``synth``
+                    ``fma_small``, ``fma_medium``, ``mtat``, or
+                    one added with ``datasets.register``
+``GENRE_SPLIT``     ``official`` (the dataset's split) or        ``official``
+                    ``random`` (seeded, stratified by label)
 ``GENRE_PROFILE``   ``full`` (the real run) or ``ci`` (tiny)     ``full``
 ``GENRE_SEED``      seed for splits, generators and training     ``42``
 ``GENRE_HOME``      project root                                 the checkout
@@ -25,8 +28,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-DATASETS = ("synth", "gtzan", "fma_small", "fma_medium", "mtat")
 PROFILES = ("full", "ci")
+SPLIT_RULES = ("official", "random")
 
 
 def _default_home() -> Path:
@@ -73,18 +76,37 @@ PROFILE_TABLE = {
 }
 
 
-def _env_choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+class SettingsError(ValueError):
+    """A setting (environment variable or override) with an unusable value; the message is one
+    line naming the variable, the value and what is allowed."""
+
+
+def _env_choice(name: str, default: str, allowed: tuple[str, ...] | None) -> str:
+    """The variable's value, lower-cased; checked against ``allowed`` unless that is None."""
     value = os.environ.get(name, default).strip().lower() or default
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+    if allowed is not None and value not in allowed:
+        raise SettingsError(f"{name}={value!r} is not one of {', '.join(allowed)}")
     return value
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+
+
+SEED_RANGE = (0, 2**32 - 1)  # what NumPy, TensorFlow and scikit-learn all accept
 
 
 @dataclass(frozen=True)
 class Settings:
     """The dataset, profile, paths and seed in force. Build it with :func:`get_settings`."""
 
-    dataset: str = "synth"
+    dataset: str = "synth"       # checked against the dataset registry
     profile: Profile = field(default_factory=lambda: PROFILE_TABLE["full"])
     seed: int = 42
     home: Path = field(default_factory=_default_home)
@@ -96,10 +118,18 @@ class Settings:
     hop_length: int = 512        # STFT hop (samples): 23.2 ms at 22,050 Hz
     n_mels: int = 128            # mel bands
     waveform_sr: int = 11025     # the raw-waveform model reads audio at half the usual rate
+    split: str = "official"      # GENRE_SPLIT: the dataset's 'official' split or a 'random' one
 
     def __post_init__(self):
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; choose from {', '.join(DATASETS)}")
+        # the registry imports no settings, so this import makes no circle
+        from .datasets.registry import check_name
+
+        check_name(self.dataset)
+        if self.split not in SPLIT_RULES:
+            raise SettingsError(f"GENRE_SPLIT={self.split!r} is not one of {', '.join(SPLIT_RULES)}")
+        if not SEED_RANGE[0] <= int(self.seed) <= SEED_RANGE[1]:
+            raise SettingsError(f"GENRE_SEED={self.seed} is out of range: use a whole number from "
+                                f"{SEED_RANGE[0]} to {SEED_RANGE[1]}")
         object.__setattr__(self, "home", Path(self.home))
         if self.data_dir is None:
             object.__setattr__(self, "data_dir", self.home / "data")
@@ -109,15 +139,21 @@ class Settings:
         object.__setattr__(self, "work_dir", Path(self.work_dir))
         if self.jobs <= 0:
             object.__setattr__(self, "jobs", os.cpu_count() or 1)
+        for var, folder in (("GENRE_DATA_DIR", self.data_dir), ("GENRE_WORK_DIR", self.work_dir)):
+            if folder.exists() and not folder.is_dir():
+                raise SettingsError(f"{var}={folder} is a file, not a folder")
 
     # -- names and folders ------------------------------------------------------------------
     @property
     def run_name(self) -> str:
-        """``synth`` for the full profile, ``synth-ci`` for the CI profile.
+        """``synth`` for the full profile, ``synth-ci`` for the CI profile, and ``-random``
+        after the dataset's name when a random split replaces the official one.
 
-        Outputs of the tiny CI profile never overwrite the real run's models or results.
+        Outputs of the tiny CI profile (or of another split) never overwrite the real run's
+        models or results.
         """
-        return self.dataset if self.profile.name == "full" else f"{self.dataset}-{self.profile.name}"
+        name = self.dataset if self.split == "official" else f"{self.dataset}-{self.split}"
+        return name if self.profile.name == "full" else f"{name}-{self.profile.name}"
 
     @property
     def cache_dir(self) -> Path:
@@ -150,7 +186,7 @@ class Settings:
         return dict(sr=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
                     n_mels=self.n_mels, fmin=0.0, fmax=None)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         """A copy with some fields changed (``profile`` may be given by name)."""
         if isinstance(changes.get("profile"), str):
             changes["profile"] = PROFILE_TABLE[changes["profile"]]
@@ -165,10 +201,11 @@ def get_settings(**overrides) -> Settings:
     """Settings from the environment, with keyword overrides taking precedence."""
     env = os.environ
     kwargs = dict(
-        dataset=_env_choice("GENRE_DATASET", "synth", DATASETS),
+        dataset=_env_choice("GENRE_DATASET", "synth", None),   # checked by Settings
+        split=_env_choice("GENRE_SPLIT", "official", SPLIT_RULES),
         profile=PROFILE_TABLE[_env_choice("GENRE_PROFILE", "full", PROFILES)],
-        seed=int(env.get("GENRE_SEED", "42")),
-        jobs=int(env.get("GENRE_JOBS", "0")),
+        seed=_env_int("GENRE_SEED", 42),
+        jobs=_env_int("GENRE_JOBS", 0),
     )
     if env.get("GENRE_HOME"):
         kwargs["home"] = Path(env["GENRE_HOME"])
@@ -183,10 +220,28 @@ def get_settings(**overrides) -> Settings:
 
 
 def device_summary() -> str:
-    """One line naming the compute device TensorFlow will use (imports TensorFlow)."""
-    import tensorflow as tf
+    """One line naming the compute device and the precision training uses on it.
 
+    ``CPU only (2 cores): float32``, ``1 GPU (NVIDIA H100 80GB HBM3): mixed precision on
+    (float16 compute, float32 weights)`` or ``2 GPUs (...): mixed precision on, ...``: the
+    same choices as :func:`genre_lib.training.describe_device`. Imports TensorFlow through
+    :func:`genre_lib.quiet.import_tensorflow`, so its start-up lines do not show.
+    """
+    from .quiet import import_tensorflow
+
+    tf = import_tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return f"GPU: {len(gpus)} visible ({', '.join(g.name for g in gpus)})"
-    return f"CPU only ({os.cpu_count()} cores); training will be slower but works"
+    if not gpus:
+        return f"CPU only ({os.cpu_count()} cores): float32"
+    names = []
+    for gpu in gpus:
+        try:
+            names.append(tf.config.experimental.get_device_details(gpu).get("device_name") or gpu.name)
+        except (RuntimeError, ValueError, AttributeError):
+            names.append(gpu.name)
+    kinds = ", ".join(n if names.count(n) == 1 else f"{names.count(n)}x {n}"
+                      for n in dict.fromkeys(names))
+    if len(gpus) == 1:
+        return f"1 GPU ({kinds}): mixed precision on (float16 compute, float32 weights)"
+    return (f"{len(gpus)} GPUs ({kinds}): mixed precision on (float16 compute, float32 weights), "
+            "MirroredStrategy data parallelism")

@@ -6,7 +6,6 @@ command exits non-zero at the end.
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float
     error = ""
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / f"{path.stem}.kernel.log"
-    try:  # the kernel's own stderr (TensorFlow's C++ start-up lines) goes to a log file
+    try:  # the kernel process's own stderr (not a cell's output) goes to a log file
         with open(log_path, "w") as log:
             client.execute(stderr=log)
     except CellExecutionError as exc:
@@ -50,7 +49,9 @@ def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float
 def run_all(settings: Settings | None = None, only: list[str] | None = None) -> int:
     """Build the dataset, execute the notebooks, print a results summary; return an exit code."""
     settings = settings or get_settings()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from . import quiet
+
+    quiet.install()  # sets TF_CPP_MIN_LOG_LEVEL for the kernels too (unless GENRE_DEBUG)
     print(settings)
     from .datasets import load_table, summary
 

@@ -24,3 +24,23 @@ def test_execute_writes_outputs_and_reports_the_failing_cell(tmp_path):
     assert not ok and "no such genre: polka" in err and "bad.kernel.log" in err
     partial = nbformat.read(tmp_path / "out" / "bad.ipynb", as_version=4)
     assert partial.cells[1].outputs[0]["ename"] == "ValueError"  # the failed copy is kept
+
+
+def test_first_cell_shows_the_device_and_nothing_on_stderr(tmp_path, monkeypatch):
+    """``make run`` path: gl.start() in a kernel started by the runner prints the settings and
+    one device line, and TensorFlow's start-up lines appear in no output."""
+    from notebook_outputs import assert_clean_outputs
+
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("GENRE_DEBUG", raising=False)
+    monkeypatch.setenv("GENRE_WORK_DIR", str(tmp_path / "work"))
+    nb_path = _write(tmp_path / "first.ipynb", "import genre_lib as gl\nsettings = gl.start()",
+                     "import keras\nprint(keras.ops.sum(keras.ops.ones(2)))")
+    ok, _, err = execute(nb_path, tmp_path / "out")
+    assert ok, err
+    done = nbformat.read(tmp_path / "out" / "first.ipynb", as_version=4)
+    assert_clean_outputs(done, "first.ipynb")
+    streams = [o for c in done.cells for o in c.outputs if o["output_type"] == "stream"]
+    assert {o["name"] for o in streams} == {"stdout"}
+    printed = "".join(o["text"] for o in done.cells[0].outputs if o["output_type"] == "stream")
+    assert sum(line.startswith("device: ") for line in printed.splitlines()) == 1

@@ -10,7 +10,15 @@ import numpy as np
 
 __all__ = ["get_ax", "save", "waveform", "spectrogram", "spectrogram_grid", "class_balance",
            "confusion_matrix", "history", "by_label", "mean_spectrum_by_label",
-           "mel_filterbank"]
+           "mel_filterbank", "specshow", "TIME_LABEL"]
+
+TIME_LABEL = "time (s)"
+# axis labels, with units, for librosa.display's axis kinds (librosa's own say "Time", "Hz")
+_AXIS_LABELS = {"time": TIME_LABEL, "s": TIME_LABEL, "ms": "time (ms)", "frames": "frame",
+                "mel": "frequency (Hz, mel scale)", "linear": "frequency (Hz)",
+                "hz": "frequency (Hz)", "fft": "frequency (Hz)", "log": "frequency (Hz, log scale)",
+                "fft_note": "pitch (note)", "cqt_hz": "frequency (Hz)", "cqt_note": "pitch (note)",
+                "chroma": "pitch class", "tempo": "tempo (BPM)"}
 
 
 def get_ax(ax=None, figsize=(8, 3)):
@@ -54,18 +62,32 @@ def waveform(y: np.ndarray, sr: int = 22050, ax=None, title: str | None = None, 
     return ax
 
 
-def spectrogram(S_db: np.ndarray, sr: int = 22050, hop_length: int = 512, ax=None,
-                title: str | None = None, y_axis: str = "mel", colorbar: bool = True,
-                fmax: float | None = None, vmin=None, vmax=None, cmap="magma"):
-    """A (log-mel) spectrogram in dB with time and frequency axes (librosa.display)."""
+def specshow(ax, S: np.ndarray, sr: int = 22050, hop_length: int = 512, x_axis: str | None = "time",
+             y_axis: str | None = "mel", **kwargs):
+    """``librosa.display.specshow`` with the time axis in seconds and labels that carry units
+    ("time (s)", "frequency (Hz, mel scale)"); returns the image (for a colour bar)."""
     import librosa.display
 
+    if x_axis == "time":  # librosa's "time" switches to m:ss past a minute; keep seconds
+        x_axis = "s"
+    img = librosa.display.specshow(np.asarray(S), sr=sr, hop_length=hop_length, x_axis=x_axis,
+                                   y_axis=y_axis, ax=ax, **kwargs)
+    ax.set_xlabel(_AXIS_LABELS.get(x_axis, "") if x_axis else "")
+    ax.set_ylabel(_AXIS_LABELS.get(y_axis, "") if y_axis else "")
+    return img
+
+
+def spectrogram(S_db: np.ndarray, sr: int = 22050, hop_length: int = 512, ax=None,
+                title: str | None = None, y_axis: str | None = "mel", colorbar: bool = True,
+                fmax: float | None = None, vmin=None, vmax=None, cmap="magma",
+                clabel: str = "level (dB)"):
+    """A (log-mel) spectrogram with a time axis in seconds, a frequency axis in Hz and a
+    colour bar labelled ``clabel`` (give another for values that are not dB, e.g. MFCCs)."""
     ax = get_ax(ax, figsize=(8, 3.5))
-    img = librosa.display.specshow(S_db, sr=sr, hop_length=hop_length, x_axis="time",
-                                   y_axis=y_axis, ax=ax, fmax=fmax, vmin=vmin, vmax=vmax,
-                                   cmap=cmap)
+    img = specshow(ax, S_db, sr, hop_length, x_axis="time", y_axis=y_axis, fmax=fmax,
+                   vmin=vmin, vmax=vmax, cmap=cmap)
     if colorbar:
-        ax.figure.colorbar(img, ax=ax, format="%+2.0f dB", pad=0.01)
+        ax.figure.colorbar(img, ax=ax, pad=0.01, label=clabel)
     if title:
         ax.set_title(title)
     return ax
@@ -91,6 +113,10 @@ def spectrogram_grid(items, sr: int = 22050, hop_length: int = 512, ncols: int =
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    # one colour bar for the shared scale, added after the layout (it takes room from the grid)
+    images = [ax.collections[0] for ax in axes.flat if ax.collections]
+    if images:
+        fig.colorbar(images[0], ax=list(axes.flat), pad=0.01, fraction=0.03, label="level (dB)")
     return fig
 
 
@@ -130,7 +156,8 @@ def confusion_matrix(y_true, y_pred, labels=None, normalize: bool = True, ax=Non
                         va="center", fontsize=7, color="white" if M[i, j] > 0.6 * M.max() else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02,
+                       label="share of the true class" if normalize else "tracks")
     ax.set_title(title or ("confusion matrix (row-normalised)" if normalize else "confusion matrix"))
     return ax
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .basics import get_ax
+from .basics import get_ax, specshow
 
 __all__ = ["input_images", "feature_maps", "attributions", "k_sweep", "cluster_matrix",
            "projections"]
@@ -15,11 +15,9 @@ __all__ = ["input_images", "feature_maps", "attributions", "k_sweep", "cluster_m
 
 def _mel_image(ax, img, sr, hop_length, fmax=None, cmap="magma", vmin=None, vmax=None,
                x_axis="time", y_axis="mel"):
-    import librosa.display
-
-    return librosa.display.specshow(np.asarray(img), sr=sr, hop_length=hop_length, x_axis=x_axis,
-                                    y_axis=y_axis, fmax=fmax, ax=ax, cmap=cmap, vmin=vmin,
-                                    vmax=vmax)
+    """A mel-shaped image with "time (s)" and "frequency (Hz, mel scale)" axes."""
+    return specshow(ax, img, sr, hop_length, x_axis=x_axis, y_axis=y_axis, fmax=fmax, cmap=cmap,
+                    vmin=vmin, vmax=vmax)
 
 
 def input_images(images, titles=None, sr: int = 22050, hop_length: int = 512, ncols: int = 4,
@@ -49,8 +47,8 @@ def input_images(images, titles=None, sr: int = 22050, hop_length: int = 512, nc
         if crop is not None:
             ax.imshow(img[:crop[0], :crop[1]], origin="lower", aspect="auto", cmap=cmap,
                       vmin=lo, vmax=hi, interpolation="nearest")
-            ax.set_xlabel("frame")
-            ax.set_ylabel("mel bin")
+            ax.set_xlabel(f"frame ({1000 * hop_length / sr:.1f} ms each)")
+            ax.set_ylabel("mel band (lowest first)")
         else:
             _mel_image(ax, img, sr, hop_length, fmax=fmax, cmap=cmap, vmin=lo, vmax=hi)
         ax.set_title(t, fontsize=9)

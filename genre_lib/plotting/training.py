@@ -76,6 +76,7 @@ def model_comparison(frame, metrics=("accuracy", "f1_macro"), label: str = "syst
     ax.set_yticks(y + h * (len(metrics) - 1) / 2, frame[label].astype(str))
     ax.invert_yaxis()
     ax.set_xlim(0, 1.08)
+    ax.set_xlabel("score (0 to 1)")
     if chance is not None:
         ax.axvline(chance, color="grey", ls="--", lw=1, label=f"chance ({chance:.2f})")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
