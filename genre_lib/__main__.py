@@ -9,10 +9,13 @@
     results [--markdown]      print this run's test-split results
 
 The dataset and profile come from GENRE_DATASET and GENRE_PROFILE (see genre_lib.config).
+TensorFlow's start-up lines are held back (genre_lib.quiet); --debug shows them, and every
+TensorFlow log line, unchanged (also in the notebooks that `run` executes).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .config import get_settings
@@ -21,6 +24,8 @@ from .config import get_settings
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genre_lib", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true",
+                        help="show TensorFlow's start-up and log lines unchanged")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute the notebooks headless into build/")
     p_run.add_argument("notebooks", nargs="*", help="only these (e.g. 01 03_baseline)")
@@ -33,6 +38,22 @@ def main(argv=None) -> int:
     p_res = sub.add_parser("results", help="print the test-split results of this run")
     p_res.add_argument("--markdown", action="store_true", help="as a Markdown table")
     args = parser.parse_args(argv)
+    _quiet_tensorflow(args.debug)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for people; --debug shows the traceback
+        if args.debug:
+            raise
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"error: {reason}  (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
+    """Carry out the parsed command; errors propagate to :func:`main`."""
     settings = get_settings()
 
     if args.command == "run":
@@ -55,6 +76,17 @@ def main(argv=None) -> int:
         print_results(settings, markdown=args.markdown)
         return 0
     return 2
+
+
+def _quiet_tensorflow(debug: bool) -> None:
+    """Before anything can import TensorFlow: hold back its start-up lines, or (``--debug``)
+    show all of its output, in this process and in the notebook kernels it starts."""
+    from . import quiet
+
+    if debug:
+        os.environ[quiet.DEBUG_ENV] = "1"
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    quiet.install()
 
 
 def _data(args, settings) -> int:
