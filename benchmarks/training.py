@@ -3,9 +3,10 @@
 For the 2D CNN and the CRNN (``crnn1d``), on the same synthetic data (the current dataset's
 cached log-mel features, train split), measured side by side in one run:
 
-1. **training samples/s, project pipeline**: ``training.train_dataset``, a generator that crops
-   random 3 s chunks straight out of the cached feature array, standardises them, and is
-   prefetched by ``tf.data``; fed to ``model.fit``;
+1. **training samples/s, project pipeline**: ``pipeline.train_dataset``, a generator that crops
+   random 3 s chunks straight out of the cached feature array (one row at a time) and is
+   prefetched by ``tf.data``; fed to ``model.fit`` (the model standardises its input in its
+   ``normalise`` layer, as in training);
 2. **training samples/s, in-memory NumPy**: the older curricula's way: cut every clip into all
    its chunks up front (a second full copy of the data in memory), then ``model.fit(X, y)``;
 3. **inference real-time factor**: seconds of audio classified per second of wall time for one
@@ -20,23 +21,24 @@ the weights). Prints the ratios. Run: ``python benchmarks/training.py [--steps 3
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from genre_lib import quiet  # noqa: E402
+
+quiet.install()  # before anything imports TensorFlow: its start-up lines stay out of the output
 
 import numpy as np  # noqa: E402
 
-from genre_lib import audio, features, models, training  # noqa: E402
+from genre_lib import audio, devices, features, models, pipeline, training  # noqa: E402
 from genre_lib.config import get_settings  # noqa: E402
-from genre_lib.datasets import load_table  # noqa: E402
 
 
-def fit_pipeline(model, X, y, rows, spec, length, norm, batch, steps, seed):
-    ds = training.train_dataset(X, y, spec, length, norm, batch, crops_per_track=2, seed=seed,
+def fit_pipeline(model, X, y, rows, spec, length, batch, steps, seed):
+    ds = pipeline.train_dataset(X, y, spec, length, batch, crops_per_track=2, seed=seed,
                                 augment=False, rows=rows)
     start = time.perf_counter()
     model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
@@ -51,12 +53,12 @@ def fit_numpy(model, Xc, yc, batch, steps, seed):
     return len(idx) / (time.perf_counter() - start)
 
 
-def realtime_factor(model, spec, length, norm, path, seconds, params, repeats=5):
+def realtime_factor(model, spec, length, path, seconds, params, repeats=5):
     """Seconds of audio per wall-clock second: load + log-mel + chunk + predict + average."""
     def once():
         y = audio.load(path, sr=params["sr"], duration=seconds)
         S = features.compute("logmel", y, **params)
-        X, _ = training.numpy_chunks(S[None], spec, length, norm)
+        X, _ = pipeline.numpy_chunks(S[None], spec, length)
         return np.asarray(model.predict_on_batch(X)).mean(0)
 
     once()  # warm-up: graph tracing, numba
@@ -79,16 +81,14 @@ def main(argv=None) -> int:
     import keras
 
     settings = get_settings()
-    print(f"dataset {settings.dataset}, profile {settings.profile.name}; {training.describe_device()}")
-    training.get_strategy()  # mixed precision on a GPU
-    table = load_table(settings)
-    table = table[table["genre"].notna()].reset_index(drop=True)
-    fs = features.extract(table, "logmel", settings, progress=False)
+    print(f"dataset {settings.dataset}, profile {settings.profile.name}; {devices.describe_device()}")
+    devices.get_strategy()  # mixed precision on a GPU
+    task = training.task(settings, target="genre")
+    fs = features.extract(task.table, "logmel", settings, progress=False)
     tr = (fs.table["split"] == "train").to_numpy()
     X, rows = fs.X, np.flatnonzero(tr)  # the pipeline reads the cached array in place
-    classes = sorted(fs.table.loc[tr, "genre"].unique())
-    y = np.array([classes.index(g) if g in classes else 0 for g in fs.table["genre"]], np.int32)
-    norm = training.Normaliser.fit(X, "logmel", rows=rows)
+    y = pipeline.encode_labels(fs.table, task.classes, "genre")
+    norm = pipeline.Normaliser.fit(X, "logmel", rows=rows)
     clip_path = fs.table.loc[~tr, "path"].iloc[0]
     clip_seconds = 30.0
     print(f"{len(rows)} training clips of {X.shape[-1]} frames; {args.steps} steps of {args.batch} per "
@@ -98,36 +98,39 @@ def main(argv=None) -> int:
     lines = []
     for name in args.models:
         spec = models.spec(name)
-        length = training.chunk_length(spec, fs.params)
+        length = pipeline.chunk_length(spec, fs.params)
+        shape = pipeline.input_shape_for(spec, X.shape[1], length)
         keras.utils.set_random_seed(settings.seed)
-        model = models.build(name, training.input_shape_for(spec, X.shape[1], length), len(classes))
+        model = models.build(name, shape, task.n_outputs, normalise=(norm.mean, norm.variance))
         model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
 
         start = time.perf_counter()
-        Xc, owner = training.numpy_chunks(X[rows], spec, length, norm)  # the in-memory copy
-        yc = y[rows][owner]
+        Xc, owner = pipeline.numpy_chunks(X, spec, length, rows=rows)  # the in-memory copy
+        yc = y[owner]
         prep = time.perf_counter() - start
         # warm both paths (tracing) before timing
-        fit_pipeline(model, X, y, rows, spec, length, norm, args.batch, 2, 0)
+        fit_pipeline(model, X, y, rows, spec, length, args.batch, 2, 0)
         fit_numpy(model, Xc, yc, args.batch, 2, 0)
         pipe, nump = [], []
         for r in range(args.repeats):
-            pipe.append(fit_pipeline(model, X, y, rows, spec, length, norm, args.batch, args.steps, r + 1))
+            pipe.append(fit_pipeline(model, X, y, rows, spec, length, args.batch, args.steps, r + 1))
             nump.append(fit_numpy(model, Xc, yc, args.batch, args.steps, r + 1))
         p, n = max(pipe), max(nump)
-        rtf, secs = realtime_factor(model, spec, length, norm, clip_path, clip_seconds, fs.params)
-        batch_mb = args.batch * int(np.prod(training.input_shape_for(spec, X.shape[1], length))) * 4 / 2**20
+        rtf, secs = realtime_factor(model, spec, length, clip_path, clip_seconds, fs.params)
+        batch_mb = args.batch * int(np.prod(shape)) * 4 / 2**20
         lines.append((name, p, n, prep, Xc.nbytes / 2**20, batch_mb, rtf, secs))
         print(f"\n{name}: {model.count_params():,} parameters, chunks of {length} frames")
-        print(f"  training, project tf.data pipeline : {p:8.1f} samples/s  (runs: {', '.join(f'{v:.1f}' for v in pipe)})")
-        print(f"  training, in-memory NumPy fit      : {n:8.1f} samples/s  (runs: {', '.join(f'{v:.1f}' for v in nump)})")
+        runs = {key: ", ".join(f"{v:.1f}" for v in vals) for key, vals in (("pipe", pipe), ("nump", nump))}
+        print(f"  training, project tf.data pipeline : {p:8.1f} samples/s  (runs: {runs['pipe']})")
+        print(f"  training, in-memory NumPy fit      : {n:8.1f} samples/s  (runs: {runs['nump']})")
         print(f"  NumPy way first builds a {Xc.nbytes / 2**20:.0f} MiB copy of all chunks ({prep:.1f} s); "
               f"the pipeline holds ~{3 * batch_mb:.0f} MiB of batches (current + 2 prefetched)")
-        print(f"  inference on a {clip_seconds:.0f} s clip: {secs * 1000:.0f} ms -> real-time factor {rtf:.0f}x")
+        print(f"  inference on a {clip_seconds:.0f} s clip: {secs * 1000:.0f} ms -> "
+              f"real-time factor {rtf:.0f}x")
         del Xc, yc
 
     print("\nratios (measured side by side in this run)")
-    for name, p, n, prep, copy_mb, batch_mb, rtf, _ in lines:
+    for name, p, n, _prep, copy_mb, batch_mb, rtf, _ in lines:
         print(f"  {name:8s} training throughput, pipeline / NumPy: {p / n:5.2f}x   "
               f"memory, NumPy copy / pipeline batches: {copy_mb / (3 * batch_mb):5.1f}x   "
               f"inference real-time factor: {rtf:6.0f}x")

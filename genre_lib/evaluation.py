@@ -1,9 +1,11 @@
-"""Metrics, track-level aggregation, results rows and the published figures to compare with.
+"""Metrics, track-level aggregation, results rows, tables, and the published figures to
+compare with.
 
 Validation and test scores are kept apart by construction: every results row names its split,
-and :func:`comparison_table` labels published figures as published.
+and :func:`comparison_table` / :func:`comparison` label published figures as published.
 
-Notebook: 03_baseline_mfcc_svm.ipynb (metrics and results rows), 04-06 (track-level results).
+Notebook: 03_baseline_mfcc_svm.ipynb (metrics and results rows), 04-06 (track-level results,
+:func:`summary_table` and :func:`comparison`).
 """
 from __future__ import annotations
 
@@ -105,6 +107,22 @@ def track_metrics(track_ids, y_true, proba: np.ndarray, classes, method: str = "
     return classification_metrics(list(y_track), list(agg[method]), agg[classes].to_numpy(), classes)
 
 
+def tag_metrics(Y: np.ndarray, P: np.ndarray) -> dict:
+    """Macro ROC-AUC and PR-AUC over the tags that occur (and are absent somewhere) in ``Y``.
+
+    ``Y`` is the 0/1 tag matrix (tracks x tags), ``P`` the predicted probabilities; the
+    result also says how many tracks (``n``) and tags (``n_tags_scored``) were scored.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    ok = (Y.sum(0) > 0) & (Y.sum(0) < len(Y))
+    if not ok.any():
+        return {"n": int(len(Y))}
+    return {"roc_auc": float(roc_auc_score(Y[:, ok], P[:, ok], average="macro")),
+            "pr_auc": float(average_precision_score(Y[:, ok], P[:, ok], average="macro")),
+            "n": int(len(Y)), "n_tags_scored": int(ok.sum())}
+
+
 # -- track-level aggregation ----------------------------------------------------------------------
 def aggregate_tracks(track_ids, proba: np.ndarray, classes) -> pd.DataFrame:
     """Combine chunk-level probabilities into one prediction per track.
@@ -178,19 +196,25 @@ def load_results(settings: Settings | None = None, split: str | None = None) -> 
 # -- published figures (from the studies named in the design; labelled as published) --------------
 PUBLISHED = pd.DataFrame([
     ("gtzan", "GTZAN fault-filtered (443/197/290)", "MFCC + SVM", "accuracy", 0.5344, "Pons and Serra 2019"),
-    ("gtzan", "GTZAN fault-filtered", "musicnn (MSD) features + PCA + SVM", "accuracy", 0.7724, "Pons and Serra 2019"),
+    ("gtzan", "GTZAN fault-filtered", "musicnn (MSD) features + PCA + SVM", "accuracy", 0.7724,
+     "Pons and Serra 2019"),
     ("gtzan", "GTZAN random 80/20", "SVM on spectrogram images", "accuracy", 0.64, "GTZAN comparison study"),
     ("gtzan", "GTZAN random 80/20", "1D CNN on mel", "accuracy", 0.64, "GTZAN comparison study"),
     ("gtzan", "GTZAN random 80/20", "LSTM", "accuracy", 0.62, "GTZAN comparison study"),
     ("gtzan", "GTZAN random 80/20", "1D CNN raw waveform", "accuracy", 0.51, "GTZAN comparison study"),
     ("gtzan", "GTZAN random 80/20", "2D CNN", "accuracy", 0.41, "GTZAN comparison study"),
-    ("fma_small", "FMA small, 8 genres", "MFCC stats + SVC", "accuracy", 0.4638, "FMA baselines (Defferrard et al. 2017)"),
+    ("fma_small", "FMA small, 8 genres", "MFCC stats + SVC", "accuracy", 0.4638,
+     "FMA baselines (Defferrard et al. 2017)"),
     ("fma_small", "FMA small", "CRNN (1D conv + LSTM)", "accuracy", 0.441, "FMA CRNN study"),
     ("fma_small", "FMA small", "parallel CNN-RNN", "accuracy", 0.443, "FMA CRNN study"),
-    ("fma_small", "FMA small, test embeddings", "k-means on 64-d CRNN embeddings", "ARI", 0.22, "FMA CRNN study"),
-    ("fma_small", "FMA small, test embeddings", "k-means on 64-d CRNN embeddings", "silhouette", 0.30, "FMA CRNN study"),
-    ("fma_medium", "FMA medium, 16 genres", "SVC on MFCC", "accuracy", 0.6098, "FMA baselines (Defferrard et al. 2017)"),
-    ("fma_medium", "FMA medium, 16 genres", "SVC on all 518 features", "accuracy", 0.6288, "FMA baselines (Defferrard et al. 2017)"),
+    ("fma_small", "FMA small, test embeddings", "k-means on 64-d CRNN embeddings", "ARI", 0.22,
+     "FMA CRNN study"),
+    ("fma_small", "FMA small, test embeddings", "k-means on 64-d CRNN embeddings", "silhouette", 0.30,
+     "FMA CRNN study"),
+    ("fma_medium", "FMA medium, 16 genres", "SVC on MFCC", "accuracy", 0.6098,
+     "FMA baselines (Defferrard et al. 2017)"),
+    ("fma_medium", "FMA medium, 16 genres", "SVC on all 518 features", "accuracy", 0.6288,
+     "FMA baselines (Defferrard et al. 2017)"),
     ("fma_medium", "FMA, 2D CNN + GRU", "2D CNN + GRU", "accuracy", 0.7140, "FMA CNN-GRU study"),
     ("mtat", "MagnaTagATune top-50", "short-chunk CNN + ResNet", "roc_auc", 0.9129, "Won et al. 2020"),
     ("mtat", "MagnaTagATune top-50", "short-chunk CNN + ResNet", "pr_auc", 0.4614, "Won et al. 2020"),
@@ -229,3 +253,57 @@ def comparison_table(results: pd.DataFrame, dataset: str, metric: str = "accurac
     if not len(theirs) or not len(ours):
         return (ours if len(ours) else theirs).reset_index(drop=True)
     return pd.concat([ours, theirs], ignore_index=True)
+
+
+# -- tables of trained models ----------------------------------------------------------------------
+SUMMARY_METRICS = ("accuracy", "f1_macro", "accuracy_vote", "chunk_accuracy", "top3_accuracy",
+                   "roc_auc", "pr_auc")
+
+
+def summary_table(trained, split: str = "test") -> pd.DataFrame:
+    """One row per trained model (``training.Trained``): its ``split`` metrics recorded at
+    training time (track level, by mean probability and by vote), parameters, epochs and
+    training seconds.
+
+    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    """
+    rows = []
+    for t in trained:
+        m = (t.meta.get("metrics") or {}).get(split) or {}
+        row = {"model": t.name, "architecture": t.meta.get("label", t.meta.get("arch"))}
+        row.update({k: round(float(m[k]), 4) for k in SUMMARY_METRICS if k in m})
+        row.update({"parameters": t.meta.get("n_params"), "epochs": t.meta.get("epochs_run"),
+                    "train_s": t.meta.get("train_seconds"), "split": split})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparison(settings: Settings | None = None, names=None, metric: str = "accuracy",
+               columns=("f1_macro",)) -> pd.DataFrame:
+    """Test-split results of this run beside the published figures, labelled by origin.
+
+    Deep models (rows with an ``arch``, written by ``training.train``) are limited to
+    ``names`` when given; the classical baselines' rows (notebook 03) are always kept, named
+    ``<model> on <features>``.
+
+    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    """
+    settings = settings or get_settings()
+    res = load_results(settings, split="test")
+    if len(res):
+        deep = res["arch"].notna() if "arch" in res else pd.Series(False, index=res.index)
+        if names is not None:
+            res = res[~deep | res["model"].isin(list(names))]
+            deep = deep[res.index]
+        if "features" in res:
+            bare = pd.Series([isinstance(f, str) and not str(m).endswith(f)
+                              for m, f in zip(res["model"], res["features"])], index=res.index)
+            named = ~deep & bare
+            res.loc[named, "model"] = res.loc[named, "model"] + " on " + res.loc[named, "features"]
+        if metric in res:  # rows of other kinds (e.g. clustering scores) have no such metric
+            keep = res[metric].notna()
+            res, deep = res[keep], deep[keep]
+        res = res.assign(_deep=deep).sort_values(["_deep", metric] if metric in res else ["_deep"],
+                                                 ascending=False).drop(columns="_deep")
+    columns = tuple(c for c in columns if c != metric)
+    return comparison_table(res, settings.dataset, metric=metric, columns=columns)

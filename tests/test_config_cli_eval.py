@@ -55,6 +55,40 @@ def test_metrics_and_result_rows(tmp_path):
     assert (table["origin"] == "measured here (test split)").sum() == 1
 
 
+def test_tag_metrics_score_only_tags_that_vary():
+    Y = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 1], [0, 0, 1]], np.float32)  # tags 2, 3 never vary
+    P = np.array([[0.9, 0.1, 0.5], [0.2, 0.3, 0.5], [0.8, 0.2, 0.5], [0.4, 0.1, 0.5]])
+    m = evaluation.tag_metrics(Y, P)
+    assert m["roc_auc"] == pytest.approx(1.0) and m["pr_auc"] == pytest.approx(1.0)
+    assert (m["n"], m["n_tags_scored"]) == (4, 1)
+    assert evaluation.tag_metrics(Y[:, 1:], P[:, 1:]) == {"n": 4}
+
+
+def test_summary_table_reads_the_recorded_metrics():
+    from types import SimpleNamespace
+
+    meta = {"label": "2D CNN", "n_params": 10, "epochs_run": 2, "train_seconds": 1.5,
+            "metrics": {"test": {"accuracy": 0.81234, "f1_macro": 0.8, "n": 20}}}
+    table = evaluation.summary_table([SimpleNamespace(name="cnn2d", meta=meta),
+                                      SimpleNamespace(name="bare", meta={"arch": "crnn1d"})])
+    assert table.loc[0, "accuracy"] == 0.8123 and table.loc[0, "architecture"] == "2D CNN"
+    assert table.loc[1, "architecture"] == "crnn1d" and np.isnan(table.loc[1, "accuracy"])
+    assert (table["split"] == "test").all() and "n" not in table
+
+
+def test_comparison_labels_baselines_and_origins(tmp_path):
+    s = get_settings(work_dir=tmp_path, profile="ci", dataset="gtzan")
+    for model, extra in (("svc on mfcc_stats", {"features": "mfcc_stats"}),
+                         ("rf", {"features": "mfcc_stats"}), ("cnn2d", {"arch": "cnn2d"}),
+                         ("crnn1d", {"arch": "crnn1d"})):
+        evaluation.save_result(evaluation.result_row(model, "test", {"accuracy": 0.5}, s, **extra), s)
+    table = evaluation.comparison(s, names=["cnn2d"])
+    ours = table[table["origin"] == "measured here (test split)"]["system"].tolist()
+    assert ours[0] == "cnn2d" and "crnn1d" not in ours  # deep models first, limited to names
+    assert set(ours) == {"cnn2d", "svc on mfcc_stats", "rf on mfcc_stats"}
+    assert table["origin"].str.startswith("published").any()
+
+
 def test_exercise_checks_fail_helpfully():
     assert exercises.expect_shape(np.zeros((2, 3)), (2, None))
     with pytest.raises(AssertionError, match="expected shape"):

@@ -1,4 +1,5 @@
-"""Every builder: named layers, the embedding/predictions contract, both heads, one step."""
+"""Every builder: named layers, the embedding/predictions contract, both heads, one step;
+the registry of model specs; and the normalisation layer that makes a model self-contained."""
 from __future__ import annotations
 
 import re
@@ -105,3 +106,97 @@ def test_bad_arguments_fail_clearly():
         models.build("chunk_cnn1d", (50, 32), 3)
     with pytest.raises(ValueError, match="rnn"):
         models.build("lstm_mel", SHAPES["mel1d"], 3, rnn="transformer")
+
+
+# -- the registry -----------------------------------------------------------------------------
+def test_registry_views_are_read_only_and_derived():
+    assert list(models.SPECS) == list(models.BUILDERS) == models.names()
+    assert models.BUILDERS["cnn2d"] is models.build_cnn2d is models.spec("cnn2d").builder
+    with pytest.raises(TypeError):
+        models.SPECS["cnn2d"] = models.spec("cnn1d_mel")
+    with pytest.raises(TypeError):
+        models.BUILDERS["cnn2d"] = models.build_cnn1d_mel
+
+
+def test_register_and_unregister_a_model():
+    def build_tiny(input_shape, n_classes, head="softmax", units: int = 4):
+        inputs = keras.Input(input_shape, name="logmel")
+        x = keras.layers.GlobalAveragePooling2D(name="global_pool")(inputs)
+        x = keras.layers.Dense(units, activation="relu", name="embedding")(x)
+        return keras.Model(inputs, keras.layers.Dense(n_classes, activation=head, name="predictions")(x))
+
+    spec = models.register_model(models.ModelSpec("tiny_test", build_tiny, "mel2d", "tiny",
+                                                  hyper={"units": 3}, train={"epochs": 1}))
+    try:
+        assert models.spec("tiny_test") is spec and "tiny_test" in models.BUILDERS
+        assert spec.feature_kind == "logmel" and spec.hyper_defaults() == {"units": 3}
+        assert models.build("tiny_test", (8, 16, 1), 2).get_layer("embedding").units == 3
+        with pytest.raises(ValueError, match="registered already"):
+            models.register_model(spec)
+        assert models.register_model(spec, replace=True) is spec
+    finally:
+        models.unregister_model("tiny_test")
+    assert "tiny_test" not in models.SPECS
+
+
+def test_bad_specs_fail_clearly():
+    with pytest.raises(ValueError, match="layout"):
+        models.ModelSpec("x", models.build_cnn2d, "image")
+    with pytest.raises(TypeError, match="input_shape, n_classes"):
+        models.ModelSpec("x", lambda shape, k: None, "mel2d")
+    with pytest.raises(TypeError, match="no hyper-parameter"):
+        models.ModelSpec("x", models.build_cnn2d, "mel2d", hyper={"units": 3})
+    with pytest.raises(TypeError, match="ModelSpec"):
+        models.register_model("cnn2d")
+
+
+def test_labels_follow_the_recurrent_cell():
+    assert models.spec("crnn1d").label_for() == "CRNN: 1D conv + LSTM"
+    assert models.spec("crnn1d").label_for({"rnn": "gru"}) == "CRNN: 1D conv + GRU"
+    assert models.spec("crnn2d").label_for() == "CRNN: 2D conv + GRU"
+    assert models.spec("cnn2d").label_for({"filters": (8,)}) == "2D CNN on log-mel"
+
+
+def test_feature_parameters_come_from_the_settings_and_the_spec():
+    from genre_lib.config import get_settings
+
+    s = get_settings(profile="ci")
+    assert models.spec("cnn2d").features_for(s) == s.mel_params
+    assert models.spec("cnn2d").features_for(s, n_mels=96)["n_mels"] == 96
+    assert models.spec("cnn1d_waveform").features_for(s) == {"sr": s.waveform_sr}
+    assert models.spec("cnn2d").input_shape(s) == (s.n_mels, 128, 1)
+    assert models.spec("crnn1d").input_shape(s, n_mels=64) == (128, 64)
+    assert models.spec("cnn1d_waveform").input_shape(s) == (3 * s.waveform_sr, 1)
+    with pytest.raises(TypeError, match="n_mfcc"):
+        models.spec("cnn2d").features_for(s, n_mfcc=13)
+
+
+# -- the normalise layer ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(models.BUILDERS))
+def test_normalise_layer_standardises_raw_input_and_keeps_the_names(name):
+    from genre_lib.models.registry import BAND_AXIS
+
+    layout = models.spec(name).layout
+    shape = SHAPES[layout]
+    bands = ((None,) + shape)[BAND_AXIS[layout]]  # the axis counts the batch axis
+    rng = np.random.default_rng(1)
+    mean = rng.normal(-40, 10, bands).astype("float32")
+    std = rng.uniform(2, 8, bands).astype("float32")
+    keras.utils.set_random_seed(3)
+    bare = models.build(name, shape, N_CLASSES)
+    keras.utils.set_random_seed(3)
+    model = models.build(name, shape, N_CLASSES, normalise=(mean, std ** 2))
+    assert [layer.name for layer in model.layers][:2] == [model.inputs[0].name, "normalise"]
+    assert {layer.name for layer in bare.layers} < {layer.name for layer in model.layers}
+    for layer in bare.layers:
+        for a, b in zip(layer.get_weights(), model.get_layer(layer.name).get_weights()):
+            np.testing.assert_array_equal(a, b)  # same starting weights as the bare model
+    broadcast = [1] * (len(shape) + 1)
+    broadcast[BAND_AXIS[layout]] = bands
+    raw = (rng.normal(size=(3,) + shape) * std.reshape(broadcast) + mean.reshape(broadcast)).astype("float32")
+    standardised = (raw - mean.reshape(broadcast)) / std.reshape(broadcast)
+    np.testing.assert_allclose(np.asarray(model(raw, training=False)),
+                               np.asarray(bare(standardised, training=False)), atol=1e-5)
+    # layers taken by name still connect to the model's input (as interpret and embeddings do)
+    probe = keras.Model(model.inputs[0], model.get_layer("embedding").output)
+    assert probe(raw).shape == (3, 64)

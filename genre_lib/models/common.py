@@ -78,3 +78,37 @@ def check_shape(input_shape, rank: int, what: str) -> tuple:
     if len(shape) != rank:
         raise ValueError(f"expected an input shape of rank {rank} ({what}), got {shape}")
     return shape
+
+
+def with_input_normalisation(model, mean, variance, axis: int = -1, name: str = "normalise"):
+    """``model`` with a ``keras.layers.Normalization`` layer right after its input.
+
+    The layer computes ``(x - mean) / sqrt(variance)`` with one statistic per entry of
+    ``axis`` and computes in float32. Every other layer keeps its name and starting weights
+    (the graph is cloned with :func:`keras.models.clone_model` and the weights copied), so
+    ``block1_conv``, ``embedding`` or ``predictions`` are found as before. A ``Sequential``
+    model is first wrapped as a functional one.
+    """
+    import keras
+    import numpy as np
+
+    if isinstance(model, keras.Sequential):
+        model = keras.Model(model.inputs, model.outputs, name=model.name)
+    if len(model.inputs) != 1:
+        raise ValueError(f"{model.name}: input normalisation needs a single-input model")
+    old = model.inputs[0]
+    raw = keras.Input(batch_shape=old.shape, dtype=old.dtype, name=old.name)
+    norm = keras.layers.Normalization(axis=axis, mean=np.asarray(mean, np.float32),
+                                      variance=np.asarray(variance, np.float32), name=name,
+                                      dtype="float32")(raw)
+
+    def call(layer, *args, **kwargs):
+        # every layer that read the raw input now reads the normalised one
+        args, kwargs = keras.tree.map_structure(lambda t: norm if t is raw else t, (args, kwargs))
+        return layer(*args, **kwargs)
+
+    clone = keras.models.clone_model(model, input_tensors=raw, call_function=call)
+    for layer in model.layers:
+        if layer.weights:
+            clone.get_layer(layer.name).set_weights(layer.get_weights())
+    return clone

@@ -1,0 +1,255 @@
+"""A trained model: the self-contained ``.keras`` file, its sidecar, and how to feed it.
+
+:class:`Trained` wraps a model loaded with :func:`load` (or just trained): it knows the
+features the model reads (kind and parameters, recorded in the sidecar), cuts clips into the
+consecutive chunks the model judges them by, and predicts and scores whole tracks. The model
+itself needs none of this to run: it maps raw chunks in its input layout to probabilities,
+standardising them in its ``normalise`` layer.
+
+Notebook: 04_cnn.ipynb (predicting tracks), 07_filter_visualisation.ipynb and
+08_embedding_clustering.ipynb (a saved model loaded by name).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import evaluation, features, pipeline
+from ..config import Settings, get_settings
+from ..pipeline import Normaliser
+from .registry import ModelSpec, spec
+from .saving import load_pair, refuse, saved_names
+
+SIDECAR_VERSION = 2  # 2: normalisation inside the model; sidecar bound to the model file
+
+
+@dataclass
+class Trained:
+    """A trained model with its sidecar: see :func:`load_or_train`.
+
+    ``model`` is self-contained: it maps raw chunks in its input layout (log-mel in dB, or
+    samples) to probabilities, standardising them in its ``normalise`` layer.
+    """
+
+    model: object
+    name: str
+    classes: list
+    history: dict | None
+    path: Path
+    meta: dict = field(default_factory=dict)
+    settings: Settings | None = None
+
+    @property
+    def spec(self) -> ModelSpec:
+        return spec(self.meta["arch"])
+
+    @property
+    def layout(self) -> str:
+        return self.meta["layout"]
+
+    @property
+    def chunk(self) -> int:
+        """Excerpt length in frames (mel models) or samples (waveform)."""
+        return int(self.meta["chunk_length"])
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self.meta["input_shape"])
+
+    @property
+    def target(self) -> str:
+        return self.meta.get("target", "genre")
+
+    @property
+    def statistics(self) -> Normaliser:
+        """The training split's normalisation statistics, read from the model's layer.
+
+        Notebook: 04_cnn.ipynb.
+        """
+        cfg = self.model.get_layer("normalise").get_config()
+        mean = np.ravel(np.asarray(cfg["mean"], np.float32))
+        return Normaliser(mean, np.sqrt(np.ravel(np.asarray(cfg["variance"], np.float32))))
+
+    @property
+    def normaliser(self) -> Normaliser:
+        """The identity: the model standardises its own input (see :attr:`statistics`).
+
+        Kept for callers written when chunks were standardised before the model; new code
+        turns raw chunks into model inputs with :meth:`inputs`.
+        """
+        return Normaliser.identity()
+
+    def inputs(self, raw: np.ndarray) -> np.ndarray:
+        """Model inputs from raw chunks ``(n, n_mels, frames)`` or ``(n, samples)``: only
+        the layout changes."""
+        return pipeline.to_layout(np.asarray(raw, np.float32), self.layout)
+
+    def features(self, table: pd.DataFrame | None = None, progress: bool = True) -> features.FeatureSet:
+        """The cached features this model reads (``logmel`` or ``waveform``, with the
+        recorded parameters) for ``table`` (default: the whole current dataset)."""
+        from ..datasets import load_table
+
+        settings = self.settings or get_settings()
+        if table is None:
+            table = load_table(settings)
+        return features.extract(table, self.meta["feature_kind"], settings, progress=progress,
+                                **self.meta["feature_params"])
+
+    def _check(self, fs: features.FeatureSet):
+        if fs.kind != self.meta["feature_kind"]:
+            raise ValueError(f"{self.name} reads {self.meta['feature_kind']!r} features, "
+                             f"got a {fs.kind!r} FeatureSet; use trained.features(table)")
+        for k, v in self.meta["feature_params"].items():
+            if fs.params.get(k) != v and not (v is None and fs.params.get(k) is None):
+                raise ValueError(f"{self.name} was trained on {fs.kind} with {k}={v!r}, "
+                                 f"but this FeatureSet has {k}={fs.params.get(k)!r}")
+
+    def chunks(self, fs: features.FeatureSet, max_chunks: int | None = None,
+               rows=None) -> tuple[np.ndarray, np.ndarray]:
+        """Model inputs for every clip of ``fs`` (or its ``rows``): consecutive raw chunks in
+        the model's layout, and each chunk's track id."""
+        self._check(fs)
+        X, owner = pipeline.numpy_chunks(fs.X, self.layout, self.chunk, max_chunks, rows)
+        return X, fs.table["track_id"].to_numpy()[owner]
+
+    def prepare(self, fs: features.FeatureSet) -> np.ndarray:
+        """Model inputs for the whole clips of ``fs``: their consecutive chunks, in clip
+        order (see :meth:`chunks` for the track id of each)."""
+        return self.chunks(fs)[0]
+
+    def predict(self, X: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` for model inputs ``X`` (raw chunks in the
+        model's layout, as :meth:`chunks` or :meth:`inputs` give them)."""
+        if not len(X):
+            return np.zeros((0, len(self.classes)), np.float32)
+        return np.asarray(self.model.predict(X, batch_size=batch_size, verbose=0), np.float32)
+
+    def predict_chunks(self, fs: features.FeatureSet, batch_size: int = 64, rows=None):
+        """Probabilities of every consecutive chunk of ``fs`` (or its ``rows``) and each
+        chunk's track id.
+
+        Notebook: 04_cnn.ipynb (the chunks of one track; the aggregation exercise).
+        """
+        X, ids = self.chunks(fs, rows=rows)
+        return self.predict(X, batch_size), ids
+
+    def predict_tracks(self, fs: features.FeatureSet, batch_size: int = 64) -> pd.DataFrame:
+        """One row per track: ``mean`` (mean-probability prediction), ``vote`` (majority of
+        chunk predictions) and the mean probability of each class.
+
+        Notebook: 04_cnn.ipynb.
+        """
+        proba, ids = self.predict_chunks(fs, batch_size)
+        return evaluation.aggregate_tracks(ids, proba, self.classes)
+
+    def predict_file(self, path, seconds: float | None = None) -> pd.Series:
+        """Mean class probabilities for one audio file (loaded, featurised, chunked, averaged);
+        the clip is cropped or padded to ``seconds`` when given."""
+        from .. import audio
+
+        params = self.meta["feature_params"]
+        y = audio.load(path, sr=params["sr"], duration=seconds)
+        feat = features.compute(self.meta["feature_kind"], y, **params)
+        X, _ = pipeline.numpy_chunks(feat[None], self.layout, self.chunk)
+        proba = np.asarray(self.model.predict_on_batch(X), dtype=np.float32)
+        return pd.Series(proba.mean(0), index=self.classes, name=str(path))
+
+    def evaluate(self, fs: features.FeatureSet, split: str | None = None) -> dict:
+        """Track-level metrics on ``fs`` (or on one of its splits).
+
+        Genres: accuracy, F1 (macro, weighted) and top-k of the mean-probability prediction,
+        plus ``accuracy_vote`` / ``f1_macro_vote`` of the majority vote and ``chunk_accuracy``.
+        Tags: macro ROC-AUC and PR-AUC of the mean probabilities.
+        """
+        rows = None if split is None else np.flatnonzero((fs.table["split"] == split).to_numpy())
+        proba, ids = self.predict_chunks(fs, rows=rows)
+        tracks = evaluation.aggregate_tracks(ids, proba, self.classes)
+        by_id = fs.table.set_index("track_id")
+        table = by_id.loc[tracks.index]
+        if self.target == "tags":
+            Y = pipeline.encode_labels(table.reset_index(), self.classes, "tags")
+            return evaluation.tag_metrics(Y, tracks[self.classes].to_numpy())
+        truth = table["genre"].to_numpy()
+        out = evaluation.classification_metrics(truth, tracks["mean"].to_numpy(),
+                                                tracks[self.classes].to_numpy(), self.classes)
+        vote = evaluation.classification_metrics(truth, tracks["vote"].to_numpy())
+        out["accuracy_vote"] = vote["accuracy"]
+        out["f1_macro_vote"] = vote["f1_macro"]
+        chunk_truth = by_id.loc[ids, "genre"].to_numpy()
+        out["chunk_accuracy"] = float(np.mean(np.array(self.classes)[proba.argmax(1)] == chunk_truth))
+        return out
+
+    def summary_row(self) -> dict:
+        """Valid and test metrics recorded when the model was trained."""
+        row = {"model": self.name, "arch": self.meta.get("arch")}
+        for split in ("valid", "test"):
+            for k, v in (self.meta.get("metrics", {}).get(split) or {}).items():
+                row[f"{split}_{k}"] = v
+        return row
+
+    def __repr__(self) -> str:
+        return (f"Trained({self.name!r}, {self.meta.get('arch')}, input {self.input_shape}, "
+                f"{len(self.classes)} classes, {self.path})")
+
+
+# -- saving and loading ---------------------------------------------------------------------------
+def paths_for(name: str, settings: Settings) -> tuple[Path, Path]:
+    """``models/<run name>/<name>.keras`` and its sidecar ``<name>.json``."""
+    base = settings.models_dir / name
+    return base.with_suffix(".keras"), base.with_suffix(".json")
+
+
+def saved_models(settings: Settings | None = None) -> list[str]:
+    """Names of the models saved (with a sidecar) for the current run."""
+    return saved_names((settings or get_settings()).models_dir)
+
+
+def load(name: str, settings: Settings | None = None) -> Trained:
+    """Load a saved model and its sidecar, checked against each other.
+
+    ``FileNotFoundError`` when either file is missing; :class:`SavedModelError` (a
+    ``ValueError``, one line naming both files) when the sidecar is not a JSON object, is
+    of an older format or was edited, the model file is corrupt or is not the one the
+    sidecar was written for, or the two disagree on classes, input shape or features.
+    """
+    settings = settings or get_settings()
+    model_path, meta_path = paths_for(name, settings)
+    if not (model_path.exists() and meta_path.exists()):
+        raise FileNotFoundError(f"no saved model {name!r} under {settings.models_dir}")
+    model, meta = load_pair(model_path, meta_path, SIDECAR_VERSION)
+    _check_features(model, meta, model_path, meta_path)
+    return Trained(model, name, list(meta["classes"]), meta.get("history"), model_path, meta, settings)
+
+
+def load_all(settings: Settings | None = None) -> list[Trained]:
+    """Every model saved for the current run that loads and passes its checks, by name; each
+    one that does not is named with the reason (``load_or_train`` trains it again).
+
+    Notebook: 06_parallel_cnn_rnn.ipynb (the table of every model trained in this run).
+    """
+    out = []
+    for name in saved_models(settings):
+        try:
+            out.append(load(name, settings))
+        except (ValueError, OSError, KeyError) as exc:
+            print(f"skipped {name}: {exc}")
+    return out
+
+
+def _check_features(model, meta: dict, model_path: Path, meta_path: Path) -> None:
+    """The sidecar's feature parameters and chunk length give the model's input shape, and
+    the model standardises its own input."""
+    bins = pipeline.n_bins(meta["feature_kind"], meta["feature_params"])
+    expected = list(pipeline.input_shape_for(meta["layout"], bins, int(meta["chunk_length"])))
+    if expected != list(meta["input_shape"]):
+        raise refuse(model_path, meta_path, f"the sidecar's feature parameters give inputs of "
+                     f"shape {tuple(expected)}, the model reads {tuple(meta['input_shape'])}")
+    if "normalise" not in {layer.name for layer in model.layers}:
+        raise refuse(model_path, meta_path, "the model has no 'normalise' layer (it would read "
+                     "standardised chunks, which this code no longer feeds)")
+
+
+__all__ = ["SIDECAR_VERSION", "Trained", "paths_for", "saved_models", "load", "load_all"]

@@ -1,0 +1,175 @@
+"""Saved models are self-contained and bound to their sidecar: a plain Keras load maps raw
+chunks to the same probabilities as genre_lib, and every way the pair can disagree (edited
+or reordered sidecar, wrong class count, other feature parameters, a JSON list, a corrupt or
+swapped model file, a crash between the two writes) is refused with a one-line error."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from genre_lib import pipeline, training  # noqa: E402
+from genre_lib.models import saving  # noqa: E402
+
+NAME = "saved_check"
+
+
+@pytest.fixture(scope="module")
+def saved(ci_settings, ci_table):
+    """A small model trained for one epoch (the 1D CNN on mel frames trains fastest)."""
+    return training.load_or_train(NAME, ci_settings, arch="cnn1d_mel", epochs=1)
+
+
+@pytest.fixture
+def pair(saved, ci_settings, tmp_path):
+    """A private copy of the saved pair: (settings that find it, model path, sidecar path)."""
+    settings = ci_settings.with_(work_dir=tmp_path)
+    settings.models_dir.mkdir(parents=True)
+    for src in training.paths_for(NAME, ci_settings):
+        shutil.copy2(src, settings.models_dir / src.name)
+    model_path, meta_path = training.paths_for(NAME, settings)
+    return settings, model_path, meta_path
+
+
+def _edit_sidecar(meta_path, change, keep_checksum: bool = False):
+    meta = json.loads(meta_path.read_text())
+    change(meta)
+    if keep_checksum:  # a careful forger: the checksum matches, the content is still wrong
+        meta[saving.CHECKSUM_KEY] = saving.content_checksum(meta)
+    meta_path.write_text(json.dumps(meta))
+
+
+def _refused(settings, match):
+    with pytest.raises(saving.SavedModelError, match=match) as info:
+        training.load(NAME, settings)
+    message = str(info.value)
+    assert "\n" not in message and f"{NAME}.keras" in message and f"{NAME}.json" in message
+    return message
+
+
+def test_plain_keras_file_maps_raw_chunks_to_the_same_probabilities(saved, ci_table, tmp_path):
+    fs = saved.features(ci_table, progress=False)
+    rows = np.flatnonzero((fs.table["split"] == "test").to_numpy())[:3]
+    starts = pipeline.chunk_starts(fs.X.shape[-1], saved.chunk)
+    raw = np.stack([pipeline.crop(np.asarray(fs.X[int(r)]), int(s), saved.chunk)
+                    for r in rows for s in starts])            # (n, n_mels, frames), in dB
+    X = np.ascontiguousarray(np.swapaxes(raw, 1, 2))          # the model's (frames, n_mels)
+    np.save(tmp_path / "x.npy", X)
+    script = ("import sys, numpy as np, keras\n"
+              "m = keras.saving.load_model(sys.argv[1])\n"
+              "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))\n"
+              "assert not any(k.startswith('genre_lib') for k in sys.modules)\n")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    subprocess.run([sys.executable, "-c", script, str(saved.path), str(tmp_path / "x.npy"),
+                    str(tmp_path / "p.npy")], check=True, env=env, capture_output=True)
+    plain = np.load(tmp_path / "p.npy")
+    ours, ids = saved.predict_chunks(fs, rows=rows)
+    assert list(ids) == [t for t in fs.table["track_id"].to_numpy()[rows] for _ in starts]
+    np.testing.assert_allclose(plain, ours, atol=1e-5)
+    np.testing.assert_allclose(saved.predict(saved.inputs(raw)), ours, atol=1e-6)
+
+
+def test_an_intact_pair_loads(pair):
+    settings, model_path, _ = pair
+    again = training.load(NAME, settings)
+    assert again.path == model_path and again.meta[saving.MODEL_HASH_KEY] == saving.file_sha256(model_path)
+
+
+def test_an_edited_or_reordered_sidecar_is_refused(pair):
+    settings, _, meta_path = pair
+    _edit_sidecar(meta_path, lambda m: m["classes"].reverse())
+    _refused(settings, "changed after it was saved")
+
+
+def test_a_sidecar_that_disagrees_with_the_model_is_refused(pair):
+    settings, _, meta_path = pair
+    original = meta_path.read_text()
+    _edit_sidecar(meta_path, lambda m: m["classes"].append("polka"), keep_checksum=True)
+    _refused(settings, r"outputs but the sidecar names \d+ classes")
+    meta_path.write_text(original)
+    _edit_sidecar(meta_path, lambda m: m["feature_params"].update(n_mels=64), keep_checksum=True)
+    _refused(settings, "feature parameters give inputs of shape")
+    meta_path.write_text(original)
+    _edit_sidecar(meta_path, lambda m: m.update(version=1), keep_checksum=True)
+    _refused(settings, "format 1")
+
+
+def test_a_json_list_sidecar_gives_a_clear_error(pair, monkeypatch, capsys):
+    settings, _, meta_path = pair
+    meta_path.write_text("[1, 2, 3]")
+    _refused(settings, "holds a JSON list, not an object")
+    meta_path.write_text("{not json")
+    _refused(settings, "not valid JSON")
+    monkeypatch.setattr(training, "train", lambda *args, **kwargs: "retrained")
+    assert training.load_or_train(NAME, settings, arch="cnn1d_mel", epochs=1) == "retrained"
+    assert "retraining" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped"])
+def test_a_corrupt_model_file_says_it_is_corrupt(pair, damage):
+    settings, model_path, _ = pair
+    data = bytearray(model_path.read_bytes())
+    if damage == "garbage":
+        data = bytearray(b"not a keras file")
+    elif damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 3] ^= 0xFF
+    model_path.write_bytes(bytes(data))
+    _refused(settings, "corrupt")
+
+
+def test_a_model_file_from_another_save_does_not_match(pair, saved):
+    settings, model_path, _ = pair
+    saved.model.save(model_path)  # same weights, but not the file the sidecar was written for
+    _refused(settings, "do not belong together")
+
+
+def test_a_crash_between_the_two_writes_never_leaves_a_usable_mismatched_pair(pair, monkeypatch,
+                                                                             capsys):
+    settings, model_path, meta_path = pair
+    trained = training.load(NAME, settings)
+    bias = trained.model.get_layer("predictions").bias
+    bias.assign(bias.numpy() + 1.0)  # a different model, as after retraining
+    real_replace = os.replace
+
+    def crash_on(suffix):
+        def replace(src, dst):
+            if str(dst).endswith(suffix):
+                raise OSError("simulated crash")
+            return real_replace(src, dst)
+        return replace
+
+    # crash before the model is renamed: the old pair is intact and still loads
+    monkeypatch.setattr(saving.os, "replace", crash_on(".keras"))
+    with pytest.raises(OSError, match="simulated crash"):
+        saving.save_pair(trained.model, trained.meta, model_path, meta_path)
+    training.load(NAME, settings)
+    # crash between the two renames: new model, old sidecar; refused, and retrained on request
+    monkeypatch.setattr(saving.os, "replace", crash_on(".json"))
+    with pytest.raises(OSError, match="simulated crash"):
+        saving.save_pair(trained.model, trained.meta, model_path, meta_path)
+    monkeypatch.setattr(saving.os, "replace", real_replace)
+    assert sorted(p.name for p in settings.models_dir.iterdir()) == [f"{NAME}.json", f"{NAME}.keras"]
+    _refused(settings, "do not belong together")
+    monkeypatch.setattr(training, "train", lambda *args, **kwargs: "retrained")
+    assert training.load_or_train(NAME, settings, arch="cnn1d_mel", epochs=1) == "retrained"
+    assert "do not belong together" in capsys.readouterr().out
+    # a complete save makes the pair whole again
+    saving.save_pair(trained.model, trained.meta, model_path, meta_path)
+    assert training.load(NAME, settings).meta["classes"] == trained.classes
+
+
+def test_missing_files_are_file_not_found(pair):
+    settings, model_path, meta_path = pair
+    meta_path.unlink()
+    with pytest.raises(FileNotFoundError, match=NAME):
+        training.load(NAME, settings)
+    assert training.saved_models(settings) == []
