@@ -28,6 +28,41 @@ import pandas as pd
 POOLING = ("mean", "max")
 
 
+def ensure_tags(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The table with a usable ``tags`` column, and a note when one had to be made.
+
+    A dataset without tags but with genres (GTZAN) is tagged with its genre, one tag per clip:
+    a single-label problem posed as a multi-label one, which keeps every cell of the tagging
+    notebook meaningful (and shows that a sigmoid tagger learns a genre task too).
+
+    Notebook: 09_multilabel_tagging.ipynb.
+    """
+    from .datasets import has_genres, has_tags
+
+    if has_tags(table):
+        return table, None
+    if not has_genres(table):
+        raise ValueError("this dataset has neither tags nor genres to tag")
+    out = table.assign(tags=[[g] if isinstance(g, str) else [] for g in table["genre"]])
+    out.attrs = dict(table.attrs)
+    return out, ("this dataset has no tags, so each clip is tagged with its genre (one tag per "
+                 "clip): the tagging machinery on a single-label task")
+
+
+def encode_tags(table: pd.DataFrame, tags) -> np.ndarray:
+    """(clips, tags) 0/1 matrix: 1 where the clip's ``tags`` list holds the tag.
+
+    Notebook: 09_multilabel_tagging.ipynb.
+    """
+    index = {t: j for j, t in enumerate(tags)}
+    Y = np.zeros((len(table), len(index)), np.float32)
+    for r, clip_tags in enumerate(table["tags"]):
+        for t in clip_tags:
+            if t in index:
+                Y[r, index[t]] = 1.0
+    return Y
+
+
 def _scorable(Y: np.ndarray) -> np.ndarray:
     """Tags that are present on some clips and absent on others (AUC is undefined otherwise)."""
     Y = np.asarray(Y)
@@ -232,6 +267,43 @@ def cooccurrence(Y_true: np.ndarray, Y_pred: np.ndarray, tags) -> pd.DataFrame:
     return pd.DataFrame(share, index=list(tags), columns=list(tags))
 
 
-__all__ = ["POOLING", "prevalence", "ranking_metrics", "per_tag_table", "pool_chunks",
+def clip_predictions(trained, fs, split: str, pooling=POOLING) -> dict:
+    """A tagger's clip-level scores on one split, for each pooling of its chunk predictions.
+
+    Args:
+        trained: a ``genre_lib.training.Trained`` tagger (sigmoid head).
+        fs: the FeatureSet it reads (``trained.features()``).
+        split: ``"train"``, ``"valid"`` or ``"test"``.
+        pooling: which poolings to return.
+
+    Returns:
+        ``{"mean": (Y, P), "max": (Y, P), "track_id": ids}``: 0/1 truth and scores, one row per
+        clip of the split, columns in ``trained.classes`` order.
+
+    Notebook: 09_multilabel_tagging.ipynb.
+    """
+    part = fs.subset(split)
+    proba, ids = trained.predict_chunks(part)
+    by_id = ensure_tags(part.table)[0].set_index("track_id")
+    out = {}
+    for how in pooling:
+        pooled = pool_chunks(ids, proba, how)
+        clips = by_id.loc[pooled.index].reset_index()
+        out[how] = (encode_tags(clips, trained.classes), pooled.to_numpy())
+        out["track_id"] = list(pooled.index)
+    return out
+
+
+def prevalence_predictor(Y_train: np.ndarray, n: int) -> np.ndarray:
+    """The constant predictor every tagger must beat: each tag scored with its training
+    prevalence, the same for all ``n`` clips (its PR-AUC is the chance level).
+
+    Notebook: 09_multilabel_tagging.ipynb.
+    """
+    return np.tile(np.asarray(Y_train, dtype=float).mean(0), (n, 1))
+
+
+__all__ = ["POOLING", "ensure_tags", "encode_tags", "clip_predictions", "prevalence_predictor",
+           "prevalence", "ranking_metrics", "per_tag_table", "pool_chunks",
            "best_threshold", "choose_thresholds", "threshold_metrics", "degenerate_report",
            "is_degenerate", "cooccurrence"]

@@ -65,6 +65,8 @@ from .maximise import (
     default_steps,
     image_stats,
     maximise,
+    maximise_tape,
+    maximise_tf_keras_vis,
     random_inputs,
     seed_inputs,
 )

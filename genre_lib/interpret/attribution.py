@@ -222,15 +222,15 @@ def excerpts(trained, fs, rows, which: str = "middle") -> tuple[np.ndarray, np.n
     one of the consecutive chunks the model judges the clip by. Returns (model inputs,
     dB excerpts of shape (n, n_mels, frames)).
     """
-    from .. import training
+    from .. import pipeline
 
     if fs.kind != "logmel":
         raise ValueError(f"excerpts need a logmel FeatureSet, got {fs.kind!r}")
     length = trained.chunk
-    starts = training.chunk_starts(fs.X.shape[-1], length)
+    starts = pipeline.chunk_starts(fs.X.shape[-1], length)
     start = int(starts[len(starts) // 2] if which == "middle" else starts[0])
-    raw = np.stack([training.crop(fs.X[r], start, length) for r in rows]).astype(np.float32)
-    inputs = training.to_layout(trained.normaliser(raw), trained.spec.layout)
+    raw = np.stack([pipeline.crop(fs.X[r], start, length) for r in rows]).astype(np.float32)
+    inputs = trained.inputs(raw)  # the model standardises its own input
     return inputs, raw
 
 

@@ -73,15 +73,6 @@ class Trained:
         mean = np.ravel(np.asarray(cfg["mean"], np.float32))
         return Normaliser(mean, np.sqrt(np.ravel(np.asarray(cfg["variance"], np.float32))))
 
-    @property
-    def normaliser(self) -> Normaliser:
-        """The identity: the model standardises its own input (see :attr:`statistics`).
-
-        Kept for callers written when chunks were standardised before the model; new code
-        turns raw chunks into model inputs with :meth:`inputs`.
-        """
-        return Normaliser.identity()
-
     def inputs(self, raw: np.ndarray) -> np.ndarray:
         """Model inputs from raw chunks ``(n, n_mels, frames)`` or ``(n, samples)``: only
         the layout changes."""
