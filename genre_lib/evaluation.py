@@ -232,12 +232,26 @@ def published(dataset: str) -> pd.DataFrame:
 
 
 def comparison_table(results: pd.DataFrame, dataset: str, metric: str = "accuracy",
-                     split: str = "test", columns=()) -> pd.DataFrame:
-    """Our ``split`` results beside the published figures for the dataset, clearly labelled.
+                     split: str = "test", columns=(), published_from: str | None = None) -> pd.DataFrame:
+    """Our ``split`` results beside the published figures, clearly labelled.
 
-    The ``origin`` column says ``measured here (<split>)`` or ``published: <source>``.
-    ``columns`` names further metrics of our rows to show (e.g. ``("f1_macro",)``); the
-    published rows leave them empty.
+    Args:
+        results: our rows, with ``model``, ``split`` and metric columns (results rows, or a
+            frame built in a notebook).
+        dataset: the dataset our rows were measured on.
+        metric: the metric every row must have (published rows without it are left out).
+        split: which of our rows to show.
+        columns: further metrics to show (e.g. ``("f1_macro",)``); published rows fill them
+            when the same study reports them for the same system, and leave them empty otherwise.
+        published_from: whose published figures to show (default: ``dataset``'s). A notebook
+            on another dataset may show, say, the FMA figures beside its own, labelled by
+            their setting, never as comparable numbers.
+
+    Returns:
+        One row per system with ``system``, ``metric``, ``columns`` and ``origin`` (``measured
+        here (<split> split)`` or ``published: <source>``).
+
+    Notebook: 03_baseline_mfcc_svm.ipynb, 08_embedding_clustering.ipynb, 09_multilabel_tagging.ipynb.
     """
     columns = [c for c in columns if c != metric]
     ours = pd.DataFrame(columns=["system", metric, *columns, "origin"])
@@ -246,10 +260,14 @@ def comparison_table(results: pd.DataFrame, dataset: str, metric: str = "accurac
         ours = pd.DataFrame({"system": sel["model"], metric: sel.get(metric),
                              **{c: sel.get(c) for c in columns},
                              "origin": f"measured here ({split} split)"})
-    pub = published(dataset)
-    pub = pub[pub["metric"] == metric]
-    theirs = pd.DataFrame({"system": pub["system"] + " [" + pub["setting"] + "]",
-                           metric: pub["value"], "origin": "published: " + pub["source"]})
+    pub = published(published_from or dataset)
+    keys = ["system", "setting", "source"]
+    wide = (pub.pivot_table(index=keys, columns="metric", values="value", sort=False).reset_index()
+            if len(pub) else pd.DataFrame(columns=keys))
+    wide = wide[wide[metric].notna()] if metric in wide else wide.iloc[:0]
+    theirs = pd.DataFrame({"system": wide["system"] + " [" + wide["setting"] + "]",
+                           metric: wide.get(metric), **{c: wide.get(c) for c in columns},
+                           "origin": "published: " + wide["source"]})
     if not len(theirs) or not len(ours):
         return (ours if len(ours) else theirs).reset_index(drop=True)
     return pd.concat([ours, theirs], ignore_index=True)
