@@ -96,8 +96,10 @@ def ranking_metrics(Y: np.ndarray, P: np.ndarray) -> dict:
 
     Y, P = np.asarray(Y), np.asarray(P, dtype=float)
     ok = _scorable(Y)
-    if not ok.any():
-        return {"n": int(len(Y)), "n_tags_scored": 0}
+    if not ok.any():  # too few clips to score any tag: say so with NaN, do not fail
+        nan = float("nan")
+        return {"roc_auc": nan, "pr_auc": nan, "roc_auc_micro": nan, "pr_auc_micro": nan,
+                "pr_auc_chance": nan, "n": int(len(Y)), "n_tags_scored": 0}
     Ys, Ps = Y[:, ok], P[:, ok]
     return {"roc_auc": float(roc_auc_score(Ys, Ps, average="macro")),
             "pr_auc": float(average_precision_score(Ys, Ps, average="macro")),

@@ -72,3 +72,28 @@ def assert_clean_outputs(nb, name: str = "notebook") -> None:
     """Fail with every offending output listed (see the module docstring)."""
     problems = output_problems(nb)
     assert not problems, f"{name} has outputs a student should not see:\n" + "\n".join(problems)
+
+
+def execute_notebook(path, monkeypatch, dataset: str, data, work, profile: str = "ci",
+                     timeout: int = 600):
+    """Execute a notebook in a fresh kernel with the GENRE_* settings given, and return it
+    with its outputs (``pytest.fail`` with the failing cell's traceback when a cell fails)."""
+    import nbformat
+    import pytest
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    for key, value in {"GENRE_DATASET": dataset, "GENRE_PROFILE": profile,
+                       "GENRE_DATA_DIR": str(data), "GENRE_WORK_DIR": str(work),
+                       "MPLBACKEND": "Agg"}.items():
+        monkeypatch.setenv(key, value)        # inherited by the kernel started below
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        lines = str(exc).strip().splitlines()
+        short = "\n".join(lines[:12] + (["..."] if len(lines) > 40 else []) + lines[-25:])
+        pytest.fail(f"{path.name} failed on {dataset}:\n{short}", pytrace=False)
+    return nb
