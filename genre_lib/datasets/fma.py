@@ -163,6 +163,10 @@ def _header(path: Path, rows: int) -> list[list[str]]:
         except StopIteration:
             raise DatasetError(f"{path}: fewer than {rows} lines, so not FMA's {rows}-row "
                                f"header (truncated, or not the file from fma_metadata.zip)") from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise DatasetError(f"{path}: damaged header ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0][:120]}); unpack fma_metadata.zip "
+                               f"again") from None
 
 
 def _read_rows(path: Path, skip: int, usecols: list[int], **kwargs) -> pd.DataFrame:

@@ -135,13 +135,14 @@ def read_annotations(path) -> pd.DataFrame:
     A tag value other than 0 or 1 and a clip id listed twice are errors naming the rows.
     """
     try:
-        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, index_col=False)
     except Exception as exc:
         raise DatasetError(f"{path}: cannot read as tab-separated values ({exc})") from None
     if "clip_id" not in frame.columns or "mp3_path" not in frame.columns:
         raise DatasetError(f"{path}: expected tab-separated columns clip_id, the tags and "
                            f"mp3_path; found {list(frame.columns)[:4]} ...")
-    ids = frame["clip_id"].str.strip()
+    frame = frame.reset_index(drop=True)  # row positions, whatever a damaged file suggests
+    ids = frame["clip_id"].astype(str).str.strip()
     dup = ids[ids.duplicated(keep=False)]
     if len(dup):
         rows = [i + 2 for i in dup.index[dup == dup.iloc[0]]]
