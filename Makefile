@@ -23,11 +23,15 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# musicnn 0.1.0 is installed for its checkpoints (its metadata pins numpy<1.17, hence
+# --no-deps); tf-keras (legacy Keras) only serves scripts/musicnn_reference.py's subprocess.
+$(STAMP): requirements.txt pyproject.toml Makefile
 	@if [ -z "$$VIRTUAL_ENV" ] && [ ! -x "$(VENV)/bin/python" ]; then \
 	  echo "creating virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -e .
+	$(PY) -m pip install -q --no-deps musicnn==0.1.0
+	$(PY) -m pip install -q "tf-keras==2.21.*"
 	@touch $@
 
 run: setup
@@ -45,6 +49,8 @@ notebooks: setup
 bench: setup
 	$(PY) benchmarks/features.py
 	$(PY) benchmarks/training.py
+	$(PY) benchmarks/scale.py
+	$(PY) benchmarks/musicnn.py
 
 clean:
 	rm -rf build results models figures/*/ data/cache

@@ -73,8 +73,9 @@ def versions() -> dict:
     return out
 
 
-_SUBMODULES = {"analysis", "audio", "baselines", "config", "datasets", "embeddings", "evaluation",
-               "exercises", "features", "interpret", "models", "plotting", "quiet", "runner",
+_SUBMODULES = {"analysis", "audio", "baselines", "config", "datasets", "devices", "embeddings",
+               "evaluation", "exercises", "features", "interpret", "models", "musicnn",
+               "pipeline", "plotting", "quiet", "runner", "search", "serve", "tagging",
                "training"}
 
 
