@@ -7,6 +7,8 @@
     data download NAME        fetch and unpack a real dataset (checksummed)
     features [KIND ...]       fill the feature cache for the current dataset
     results [--markdown]      print this run's test-split results
+    predict FILE ...          genre (or tags) of audio files, with probabilities; --json, --model
+    serve                     the HTTP prediction service and its upload page (127.0.0.1:8000)
 
 The dataset and profile come from GENRE_DATASET and GENRE_PROFILE (see genre_lib.config).
 TensorFlow's start-up lines are held back (genre_lib.quiet); --debug shows them, and every
@@ -37,6 +39,7 @@ def main(argv=None) -> int:
     p_feat.add_argument("kinds", nargs="*", default=["logmel", "mfcc_stats"])
     p_res = sub.add_parser("results", help="print the test-split results of this run")
     p_res.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    _add_serving_commands(sub)
     args = parser.parse_args(argv)
     _quiet_tensorflow(args.debug)
     try:
@@ -75,7 +78,45 @@ def _run(args) -> int:
 
         print_results(settings, markdown=args.markdown)
         return 0
+    if args.command in ("predict", "serve"):
+        return _serving(args, settings)
     return 2
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def _add_serving_commands(sub) -> None:
+    """The ``predict`` and ``serve`` subcommands (genre_lib.serve)."""
+    model_help = "a saved model of this run (default: the best by validation score)"
+    window_help = "analyse only SECONDS from the middle of each file (default: the whole file)"
+    p_pred = sub.add_parser("predict", help="genre (or tags) of audio files, with probabilities")
+    p_pred.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3 ...)")
+    p_pred.add_argument("--model", help=model_help)
+    p_pred.add_argument("--json", action="store_true", help="one JSON array of results on stdout")
+    p_pred.add_argument("--top", type=int, default=5, help="classes shown per file (default 5)")
+    p_pred.add_argument("--window", type=_seconds, metavar="SECONDS", help=window_help)
+    p_serve = sub.add_parser("serve", help="the HTTP prediction service and its upload page")
+    p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p_serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p_serve.add_argument("--model", help=model_help)
+    p_serve.add_argument("--window", type=_seconds, metavar="SECONDS", help=window_help)
+    p_serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def _serving(args, settings) -> int:
+    from . import serve
+
+    if args.command == "predict":
+        return serve.predict_files(args.files, args.model, settings, as_json=args.json,
+                                   top=args.top, window=args.window)
+    serve.run(args.model, args.host, args.port, window=args.window, settings=settings,
+              log_level=args.log_level)
+    return 0
 
 
 def _quiet_tensorflow(debug: bool) -> None:

@@ -136,17 +136,54 @@ class Trained:
         proba, ids = self.predict_chunks(fs, batch_size)
         return evaluation.aggregate_tracks(ids, proba, self.classes)
 
-    def predict_file(self, path, seconds: float | None = None) -> pd.Series:
-        """Mean class probabilities for one audio file (loaded, featurised, chunked, averaged);
-        the clip is cropped or padded to ``seconds`` when given."""
+    def predict_file(self, path, seconds: float | None = None,
+                     window: float | None = None) -> pd.Series:
+        """Track-level class probabilities for one audio file of any length, in any format
+        :func:`genre_lib.audio.load` reads: loaded at the model's rate, featurised, cut into
+        consecutive chunks, each chunk predicted, and the chunk probabilities averaged
+        (:func:`genre_lib.evaluation.aggregate_tracks`, as for a test track).
+
+        ``seconds`` crops or pads the clip from its start; ``window`` analyses only that many
+        seconds from the middle of the file (the whole file when it is shorter) and takes
+        precedence over ``seconds``. The Series' ``attrs`` say what was analysed: ``vote``
+        (the majority of chunk predictions), ``chunks``, ``offset`` and ``seconds`` (the part
+        analysed) and ``duration`` (the file's length; the analysed length when ``seconds``
+        crops it). Unusable files raise :class:`genre_lib.audio.AudioError`.
+
+        Notebook: 12_serving.ipynb.
+        """
         from .. import audio
 
-        params = self.meta["feature_params"]
-        y = audio.load(path, sr=params["sr"], duration=seconds)
-        feat = features.compute(self.meta["feature_kind"], y, **params)
+        sr = int(self.meta["feature_params"]["sr"])
+        offset, duration, total = 0.0, seconds, None
+        if window is not None:
+            offset, duration, total = self._middle_window(path, window)
+        y = audio.load(path, sr=sr, duration=duration, offset=offset)
+        proba = self._signal_chunks(y)
+        track = evaluation.aggregate_tracks([str(path)] * len(proba), proba, self.classes).iloc[0]
+        out = pd.Series(track[self.classes].to_numpy(np.float64), index=self.classes, name=str(path))
+        out.attrs.update(vote=str(track["vote"]), chunks=len(proba), offset=round(offset, 3),
+                         seconds=len(y) / sr, duration=len(y) / sr if total is None else total)
+        return out
+
+    @staticmethod
+    def _middle_window(path, window: float) -> tuple[float, float | None, float]:
+        """``(offset, duration, file length)`` in seconds of the middle ``window`` of a file
+        (duration None: the whole file, which is no longer than the window)."""
+        from .. import audio
+
+        if not window > 0:
+            raise ValueError(f"window must be a positive number of seconds, not {window!r}")
+        total = audio.info(path)["seconds"]
+        return ((total - window) / 2, float(window), total) if total > window else (0.0, None, total)
+
+    def _signal_chunks(self, y: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Probabilities ``(n_chunks, n_classes)`` of the consecutive chunks of one signal,
+        predicted in batches (``predict_on_batch`` skips ``predict``'s per-call set-up)."""
+        feat = features.compute(self.meta["feature_kind"], y, **self.meta["feature_params"])
         X, _ = pipeline.numpy_chunks(feat[None], self.layout, self.chunk)
-        proba = np.asarray(self.model.predict_on_batch(X), dtype=np.float32)
-        return pd.Series(proba.mean(0), index=self.classes, name=str(path))
+        parts = [self.model.predict_on_batch(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
+        return np.concatenate([np.asarray(p, np.float32) for p in parts])
 
     def evaluate(self, fs: features.FeatureSet, split: str | None = None) -> dict:
         """Track-level metrics on ``fs`` (or on one of its splits).

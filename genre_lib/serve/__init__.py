@@ -1,0 +1,23 @@
+"""Using a trained model on your own music: ``predict`` files, or ``serve`` them over HTTP.
+
+==============  ===========================================================================
+``predict``     :class:`Predictor` (one saved model, loaded once), :func:`best_model`,
+                :func:`ranked_models`, :func:`predict_files` (``python -m genre_lib predict``)
+``app``         the FastAPI application and :func:`run` (``python -m genre_lib serve``)
+``page``        the upload page
+``process``     :class:`Service`: the service as a child process on a free local port
+==============  ===========================================================================
+
+Nothing here imports FastAPI or uvicorn until a service is built or run, so ``predict`` works
+without them.
+
+Notebook: 12_serving.ipynb.
+"""
+from __future__ import annotations
+
+from .app import create_app, run
+from .predict import NoModelError, Predictor, best_model, format_result, predict_files, ranked_models
+from .process import Service, ServiceError, free_port
+
+__all__ = ["NoModelError", "Predictor", "best_model", "ranked_models", "format_result",
+           "predict_files", "Service", "ServiceError", "free_port", "create_app", "run"]

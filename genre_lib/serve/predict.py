@@ -1,0 +1,206 @@
+"""Predicting the genre (or tags) of audio files with a saved model.
+
+A :class:`Predictor` holds one saved model, loaded once (``training.load``: the ``.keras``
+file checked against its sidecar, read by Keras in safe mode), and turns a file into a
+plain result: the top class, the probability of every class, what was analysed and how
+long it took. The command line's ``predict`` and the HTTP service share it.
+
+With no model named, :func:`best_model` picks the saved model of the current run with the
+best validation score (genre models by validation accuracy; taggers, when there is no genre
+model, by validation ROC-AUC).
+
+Notebook: 12_serving.ipynb.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..audio import AudioError
+from ..config import Settings, get_settings
+
+TAG_THRESHOLD = 0.5  # a tagger's tag is reported as present from this probability on
+OWN_WINDOW = object()  # Predictor.predict's default: the predictor's own window
+
+
+class NoModelError(FileNotFoundError):
+    """No saved model to predict with (the message says how to get one)."""
+
+
+def ranked_models(settings: Settings | None = None) -> pd.DataFrame:
+    """The saved models of the current run, best first: name, architecture, target, the
+    validation metric that ranks them and its value. Sidecars that fail their checks are
+    left out (``training.load`` would refuse them).
+
+    Notebook: 12_serving.ipynb.
+    """
+    from ..models.saving import SavedModelError, read_sidecar
+    from ..models.trained import SIDECAR_VERSION, paths_for, saved_models
+
+    settings = settings or get_settings()
+    rows = []
+    for name in saved_models(settings):
+        try:
+            meta = read_sidecar(*paths_for(name, settings), SIDECAR_VERSION)
+        except (SavedModelError, OSError):
+            continue
+        target = meta.get("target", "genre")
+        metric = "accuracy" if target == "genre" else "roc_auc"
+        score = ((meta.get("metrics") or {}).get("valid") or {}).get(metric)
+        rows.append({"model": name, "arch": meta.get("arch"), "target": target,
+                     "metric": f"valid_{metric}", "score": np.nan if score is None else float(score)})
+    frame = pd.DataFrame(rows, columns=["model", "arch", "target", "metric", "score"])
+    if frame.empty:
+        return frame
+    frame["genre_first"] = (frame["target"] != "genre").astype(int)
+    frame = frame.sort_values(["genre_first", "score", "model"], ascending=[True, False, True],
+                              na_position="last")
+    return frame.drop(columns="genre_first").reset_index(drop=True)
+
+
+def best_model(settings: Settings | None = None) -> str:
+    """The name of the saved model with the best validation score (see :func:`ranked_models`).
+
+    Notebook: 12_serving.ipynb.
+    """
+    settings = settings or get_settings()
+    ranked = ranked_models(settings)
+    if ranked.empty:
+        raise NoModelError(f"no saved model under {settings.models_dir}: train one first (notebook 04, "
+                           "or python -m genre_lib run 04) or name one with --model")
+    return str(ranked["model"].iloc[0])
+
+
+@dataclass
+class Predictor:
+    """One saved model, loaded once, that predicts audio files (see :meth:`predict`).
+
+    ``window``: analyse only that many seconds from the middle of each file (None: the
+    whole file), unless a call asks otherwise.
+    """
+
+    trained: object
+    window: float | None = None
+
+    @classmethod
+    def load(cls, name: str | None = None, settings: Settings | None = None,
+             window: float | None = None) -> Predictor:
+        """The saved model ``name`` (default: :func:`best_model`), loaded and warmed up."""
+        from .. import training
+
+        settings = settings or get_settings()
+        predictor = cls(training.load(name or best_model(settings), settings), window)
+        predictor.warm_up()
+        return predictor
+
+    @property
+    def name(self) -> str:
+        return self.trained.name
+
+    def warm_up(self) -> None:
+        """Predict a few short tones (file reading, features, and the model traced for one
+        and for several chunks at once), so the first real requests pay no set-up cost."""
+        import tempfile
+
+        from .. import audio
+
+        sr = int(self.trained.meta["feature_params"]["sr"])
+        chunk = float(self.trained.meta.get("chunk_seconds") or 3.0)
+        with tempfile.TemporaryDirectory(prefix="genre_warm_up_") as folder:
+            for n in (1.5, 2.5, 4.5):
+                t = np.arange(int(n * chunk * sr)) / sr
+                path = audio.write_wav(Path(folder) / "tone.wav", 0.1 * np.sin(2 * np.pi * 440 * t), sr)
+                self.trained.predict_file(path)
+
+    def describe(self) -> dict:
+        """What the model is: name, architecture, target, classes, chunk length, scores."""
+        meta = self.trained.meta
+        return {"model": self.name, "arch": meta.get("arch"), "label": meta.get("label"),
+                "target": self.trained.target, "classes": list(self.trained.classes),
+                "chunk_seconds": meta.get("chunk_seconds"), "dataset": meta.get("dataset"),
+                "profile": meta.get("profile"), "window": self.window,
+                "valid": (meta.get("metrics") or {}).get("valid")}
+
+    def predict(self, path, window=OWN_WINDOW, name: str | None = None) -> dict:
+        """The result for one file, analysing ``window`` seconds from its middle (default:
+        this predictor's window; None: the whole file). ``name`` is reported as the file's
+        name. :class:`~genre_lib.audio.AudioError` when the file cannot be used.
+
+        Keys: ``file``, ``model``, ``target``, ``genre`` (the mean-probability prediction;
+        None for a tagger), ``vote``, ``tags`` (a tagger's tags from 0.5 on),
+        ``probabilities`` (best first), ``duration_s``, ``offset_s``, ``analysed_s``,
+        ``chunks``, ``window_s``, ``seconds_taken`` and ``real_time_factor`` (seconds taken
+        per second of audio in the file).
+        """
+        window = self.window if window is OWN_WINDOW else window
+        started = time.perf_counter()
+        proba = self.trained.predict_file(path, window=window)
+        taken = time.perf_counter() - started
+        order = proba.sort_values(ascending=False, kind="stable")
+        genre = self.trained.target == "genre"
+        duration = float(proba.attrs["duration"])
+        return {
+            "file": name or Path(path).name, "model": self.name, "target": self.trained.target,
+            "genre": str(order.index[0]) if genre else None,
+            "vote": proba.attrs["vote"] if genre else None,
+            "tags": [] if genre else [str(k) for k, v in order.items() if v >= TAG_THRESHOLD],
+            "probabilities": {str(k): round(float(v), 5) for k, v in order.items()},
+            "duration_s": round(duration, 3), "offset_s": proba.attrs["offset"],
+            "analysed_s": round(float(proba.attrs["seconds"]), 3), "chunks": proba.attrs["chunks"],
+            "window_s": window, "seconds_taken": round(taken, 4),
+            "real_time_factor": round(taken / duration, 5) if duration > 0 else None,
+        }
+
+
+def format_result(result: dict, top: int = 5, width: int = 30) -> str:
+    """A result as a few lines of text: the answer, then the ``top`` classes with a bar each.
+
+    Notebook: 12_serving.ipynb.
+    """
+    best = result["genre"] if result["target"] == "genre" else ", ".join(result["tags"]) or "(no tag)"
+    part = "" if result["window_s"] is None or result["analysed_s"] >= result["duration_s"] else \
+        f", {result['analysed_s']:.1f} s from {result['offset_s']:.1f} s"
+    lines = [f"{result['file']}: {best}  ({result['duration_s']:.1f} s{part}, {result['chunks']} chunks, "
+             f"{result['seconds_taken']:.2f} s with {result['model']})"]
+    pad = max(len(k) for k in result["probabilities"])
+    for label, p in list(result["probabilities"].items())[:top]:
+        lines.append(f"  {label:<{pad}}  {p:6.3f}  {'#' * int(round(p * width))}")
+    return "\n".join(lines)
+
+
+def predict_files(paths, model: str | None = None, settings: Settings | None = None,
+                  as_json: bool = False, top: int = 5, window: float | None = None,
+                  out=None, err=None) -> int:
+    """Predict every file of ``paths`` and print the results (text, or one JSON array);
+    the exit status: 0, or 1 when any file could not be read (each such file gets a
+    one-line reason on ``err``, and the others are still predicted).
+
+    Notebook: 12_serving.ipynb (``python -m genre_lib predict``).
+    """
+    out, err = out or sys.stdout, err or sys.stderr
+    predictor = Predictor.load(model, settings, window=window)
+    results, failed = [], 0
+    for path in paths:
+        try:
+            result = predictor.predict(path, name=str(path))
+        except AudioError as exc:
+            failed += 1
+            print(f"error: {exc.path}: {exc.reason}", file=err, flush=True)
+            results.append({"file": str(path), "error": exc.reason})
+            continue
+        results.append(result)
+        if not as_json:
+            print(format_result(result, top), file=out, flush=True)
+    if as_json:
+        print(json.dumps(results, indent=2), file=out)
+    return 1 if failed else 0
+
+
+__all__ = ["TAG_THRESHOLD", "NoModelError", "ranked_models", "best_model", "Predictor",
+           "format_result", "predict_files"]
