@@ -19,7 +19,7 @@ export PYTHONUNBUFFERED := 1
 
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: setup run test unit notebooks bench clean
+.PHONY: setup run test unit notebooks bench clean browser-test
 
 setup: $(STAMP)
 
@@ -46,6 +46,13 @@ unit: setup
 notebooks: setup
 	GENRE_PROFILE=ci $(PYTEST) -q --nbval-lax --nbval-current-env notebooks
 
+# The upload page of `python -m genre_lib serve` in a real headless browser: Playwright drives
+# the system's Chromium (`chromium` on the PATH, or GENRE_CHROMIUM); .ci/run installs it with apt.
+# Kept out of `make test`, which needs no browser.
+browser-test: setup
+	$(PY) -m pip install -q -r requirements-browser.txt
+	GENRE_BROWSER_REQUIRED=1 GENRE_PROFILE=ci $(PYTEST) -q browser_tests
+
 bench: setup
 	$(PY) benchmarks/features.py
 	$(PY) benchmarks/training.py
@@ -54,3 +61,17 @@ bench: setup
 
 clean:
 	rm -rf build results models figures/*/ data/cache
+
+# nbgrader course (docs/instructors.md): student versions of every notebook into build/release/,
+# grading of build/submitted/<student>/<assignment>/ (or of SUBMISSIONS=<folder>, same layout),
+# and HTML pages of the executed notebooks of `make run`; ONLY="02 03" limits the notebooks.
+.PHONY: student autograde html
+
+student: setup
+	$(PY) -m genre_lib.grading release $(ONLY)
+
+autograde: setup
+	$(PY) -m genre_lib.grading autograde $(if $(SUBMISSIONS),--from "$(SUBMISSIONS)") $(ONLY)
+
+html: setup
+	$(PY) -m genre_lib.grading html

@@ -20,6 +20,10 @@ variable            meaning                                      default
 ``GENRE_JOBS``      worker processes for extraction              number of CPU cores
 ==================  ===========================================  =========================
 
+The prediction service (``python -m genre_lib serve``) reads two limits as well:
+``GENRE_MAX_UPLOAD_MB``, the largest upload it accepts (default 50 MB), and
+``GENRE_MAX_SECONDS``, the longest audio it analyses (default 600 s).
+
 Notebook: every notebook's first code cell (``print(settings)``).
 """
 from __future__ import annotations
@@ -57,6 +61,12 @@ class Profile:
     baseline_rounds: int         # boosting rounds of XGBoost in the classical baselines
     interpret_steps: int         # gradient steps of activation maximisation
     smooth_samples: int          # noisy copies averaged by SmoothGrad
+    search_trials_svm: int       # trials of each MFCC + SVM hyper-parameter study
+    search_trials_crnn: int      # trials of each CRNN hyper-parameter study
+    search_epochs: int           # epoch cap of one CRNN trial
+    search_seeds: int            # repeats of each search (sampler seeds) to see its spread
+    retrain_seeds: int           # training seeds of the chosen and the default configuration
+    retrain_epochs: int          # their epoch cap (the search's, so the scores compare)
 
     @property
     def is_ci(self) -> bool:
@@ -68,11 +78,15 @@ PROFILE_TABLE = {
     "full": Profile("full", synth_clips_per_genre=40, synth_seconds=30.0, clip_seconds=None,
                     max_tracks_per_label=None, epochs=40, batch_size=32, tsne_perplexity=30.0,
                     train_time_budget_s=300.0, epoch_lines=True, baseline_trees=300,
-                    baseline_rounds=200, interpret_steps=200, smooth_samples=8),
+                    baseline_rounds=200, interpret_steps=200, smooth_samples=8,
+                    search_trials_svm=40, search_trials_crnn=6, search_epochs=8, search_seeds=3,
+                    retrain_seeds=3, retrain_epochs=8),
     "ci": Profile("ci", synth_clips_per_genre=8, synth_seconds=6.0, clip_seconds=6.0,
                   max_tracks_per_label=8, epochs=2, batch_size=16, tsne_perplexity=5.0,
                   train_time_budget_s=None, epoch_lines=False, baseline_trees=60,
-                  baseline_rounds=40, interpret_steps=30, smooth_samples=2),
+                  baseline_rounds=40, interpret_steps=30, smooth_samples=2,
+                  search_trials_svm=2, search_trials_crnn=2, search_epochs=1, search_seeds=1,
+                  retrain_seeds=1, retrain_epochs=1),
 }
 
 
@@ -99,6 +113,20 @@ def _env_int(name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r} is not a whole number") from None
 
 
+def _env_positive(name: str, default: float) -> float:
+    """A positive number from the environment (the service's limits)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name}={raw!r} must be a positive, finite number")
+    return value
+
+
 SEED_RANGE = (0, 2**32 - 1)  # what NumPy, TensorFlow and scikit-learn all accept
 
 
@@ -119,6 +147,8 @@ class Settings:
     n_mels: int = 128            # mel bands
     waveform_sr: int = 11025     # the raw-waveform model reads audio at half the usual rate
     split: str = "official"      # GENRE_SPLIT: the dataset's 'official' split or a 'random' one
+    max_upload_mb: float = 50.0  # GENRE_MAX_UPLOAD_MB: largest upload `serve` accepts
+    max_seconds: float = 600.0   # GENRE_MAX_SECONDS: longest audio `serve` analyses
 
     def __post_init__(self):
         # the registry imports no settings, so this import makes no circle
@@ -206,6 +236,8 @@ def get_settings(**overrides) -> Settings:
         profile=PROFILE_TABLE[_env_choice("GENRE_PROFILE", "full", PROFILES)],
         seed=_env_int("GENRE_SEED", 42),
         jobs=_env_int("GENRE_JOBS", 0),
+        max_upload_mb=_env_positive("GENRE_MAX_UPLOAD_MB", 50.0),
+        max_seconds=_env_positive("GENRE_MAX_SECONDS", 600.0),
     )
     if env.get("GENRE_HOME"):
         kwargs["home"] = Path(env["GENRE_HOME"])

@@ -1,24 +1,25 @@
-"""Features: log-mel spectrograms, MFCCs, their summary statistics, and the feature cache.
+"""Features: log-mel spectrograms, MFCCs, summary statistics and small log-mel images, and
+:func:`extract`, which fills and reads the feature store (:mod:`genre_lib.store`).
 
-The cache stores one pickled entry per (dataset, track set, feature kind, every parameter,
-format version). Entries are written atomically (temporary file, then rename) and carry a
-length and CRC-32, so a truncated or corrupt entry is detected, reported and rebuilt.
-Extraction runs in parallel (joblib) with a progress bar; tracks that cannot be read are
-skipped and listed, and progress is checkpointed so an interrupted run resumes where it
-stopped.
+Every parameter's default comes from the settings (``settings.mel_params``,
+``settings.sample_rate``). :func:`extract` answers from the store what it holds for the same
+dataset, kind and parameters and unchanged audio files, and computes the rest in parallel:
+local worker processes, or a Dask cluster when ``GENRE_SCHEDULER`` names one. New rows are
+added shard by shard, so an interrupted run resumes where it stopped. Tracks that cannot be
+read are skipped and listed; only failures about a file's content are remembered, so a file
+that was merely unreadable for a moment (no permission, an I/O error) is tried again.
 
 Notebook: 01_eda.ipynb (what a mel spectrogram and an MFCC are), 03_baseline_mfcc_svm.ipynb.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import pickle
-import struct
 import time
 import warnings
-import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,16 +27,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import audio
+from . import audio, parallel, store
 from .config import Settings, get_settings
+from .store import CacheError, ShardedArray, read_entry, write_entry  # noqa: F401  (re-exported)
 
-FORMAT_VERSION = 2
-MAGIC = b"GENRECACHE2\n"
-_HEADER = struct.Struct("<QI")  # payload length, CRC-32
-
-MEL_DEFAULTS = dict(sr=22050, n_fft=2048, hop_length=512, n_mels=128, fmin=0.0, fmax=None)
+# the built-in defaults: those of a default Settings() (see Settings.mel_params)
+MEL_DEFAULTS = dict(sr=Settings.sample_rate, n_fft=Settings.n_fft, hop_length=Settings.hop_length,
+                    n_mels=Settings.n_mels, fmin=0.0, fmax=None)
 MFCC_DEFAULTS = dict(MEL_DEFAULTS, n_mfcc=20)
 SUMMARY_STATS = ("mean", "std", "skew", "kurtosis", "min", "max", "median")
+IMAGE_SHAPE = (32, 32)
+_M = MEL_DEFAULTS
 
 
 # -- the signal-processing core --------------------------------------------------------------
@@ -48,8 +50,9 @@ def mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float |
                                dtype=np.float32)
 
 
-def mel_power(y: np.ndarray, sr: int = 22050, n_fft: int = 2048, hop_length: int = 512,
-              n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+def mel_power(y: np.ndarray, sr: int = _M["sr"], n_fft: int = _M["n_fft"],
+              hop_length: int = _M["hop_length"], n_mels: int = _M["n_mels"], fmin: float = 0.0,
+              fmax: float | None = None) -> np.ndarray:
     """Mel power spectrogram, equal to ``librosa.feature.melspectrogram`` with these settings."""
     import librosa
 
@@ -67,9 +70,9 @@ def power_to_db(S: np.ndarray, top_db: float | None = 80.0, amin: float = 1e-10)
     return log.astype(np.float32)
 
 
-def logmel(y: np.ndarray, sr: int = 22050, n_fft: int = 2048, hop_length: int = 512,
-           n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None,
-           top_db: float | None = 80.0) -> np.ndarray:
+def logmel(y: np.ndarray, sr: int = _M["sr"], n_fft: int = _M["n_fft"],
+           hop_length: int = _M["hop_length"], n_mels: int = _M["n_mels"], fmin: float = 0.0,
+           fmax: float | None = None, top_db: float | None = 80.0) -> np.ndarray:
     """Log-mel spectrogram in dB, shape (n_mels, frames).
 
     Equal to ``librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, ...))``.
@@ -84,7 +87,7 @@ def mfcc_from_logmel(S_db: np.ndarray, n_mfcc: int = 20) -> np.ndarray:
     return dct(S_db, axis=-2, type=2, norm="ortho")[..., :n_mfcc, :].astype(np.float32)
 
 
-def mfcc(y: np.ndarray, sr: int = 22050, n_mfcc: int = 20, **mel) -> np.ndarray:
+def mfcc(y: np.ndarray, sr: int = _M["sr"], n_mfcc: int = 20, **mel) -> np.ndarray:
     """MFCCs of a signal, equal to ``librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc)``."""
     return mfcc_from_logmel(logmel(y, sr, **mel), n_mfcc)
 
@@ -112,7 +115,37 @@ def summary_names(n_mfcc: int = 20, prefix: str = "mfcc") -> list[str]:
     return [f"{prefix}{i:02d}_{s}" for s in SUMMARY_STATS for i in range(n_mfcc)]
 
 
-# -- feature kinds: what the cache can hold ---------------------------------------------------
+def block_mean(A: np.ndarray, out: int, axis: int) -> np.ndarray:
+    """``A`` shrunk (or stretched) to ``out`` cells along ``axis``: each output cell is the mean
+    of the block of input cells it covers; with fewer input cells, linear interpolation.
+    The same computation as :func:`genre_lib.analysis.block_mean`."""
+    n = A.shape[axis]
+    if n >= out:
+        edges = np.linspace(0, n, out + 1).round().astype(int)
+        sums = np.add.reduceat(A, edges[:-1], axis=axis)
+        shape = [1] * A.ndim
+        shape[axis] = out
+        return sums / np.diff(edges).reshape(shape)
+    src = np.linspace(0, n - 1, out)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    w_shape = [1] * A.ndim
+    w_shape[axis] = out
+    w = (src - lo).reshape(w_shape)
+    return np.take(A, lo, axis=axis) * (1 - w) + np.take(A, hi, axis=axis) * w
+
+
+def spectrogram_image(S_db: np.ndarray, shape=IMAGE_SHAPE) -> np.ndarray:
+    """One spectrogram (freq, time) shrunk to a ``shape`` image by area averaging (float32);
+    equal to one row of ``analysis.downsample_images(X, shape, flatten=False)``.
+
+    Notebook: 03_baseline_mfcc_svm.ipynb (the "SVM on spectrogram images" input).
+    """
+    A = np.asarray(S_db, dtype=np.float64)[None]
+    return block_mean(block_mean(A, shape[0], axis=1), shape[1], axis=2)[0].astype(np.float32)
+
+
+# -- feature kinds: what the store can hold ---------------------------------------------------
 def _k_logmel(y, p):
     return logmel(y, p["sr"], p["n_fft"], p["hop_length"], p["n_mels"], p["fmin"], p["fmax"])
 
@@ -123,6 +156,10 @@ def _k_mfcc(y, p):
 
 def _k_mfcc_stats(y, p):
     return summarise(_k_mfcc(y, p))[0]
+
+
+def _k_logmel_32x32(y, p):
+    return spectrogram_image(_k_logmel(y, p), IMAGE_SHAPE).reshape(-1)
 
 
 def _k_waveform(y, p):
@@ -142,136 +179,109 @@ def _k_signal_stats(y, p):
     return np.array([y.var(), rms.std(), zcr.mean(), centroid.mean()], dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class Kind:
+    """A feature kind: its function, its parameters (defaults from the settings, plus
+    ``extra``), whether one track gives a small vector (``X`` then lives in memory), and the
+    shape of one track's features for ``n`` samples of audio."""
+
+    func: Callable
+    params: tuple
+    per_track: bool
+    shape: Callable
+    extra: dict = field(default_factory=dict)
+
+
+def _frames(p: dict, n: int) -> int:
+    return 1 + n // p["hop_length"]  # a centred STFT
+
+
+_MEL_KEYS = tuple(MEL_DEFAULTS)
 KINDS = {
-    "logmel": (_k_logmel, MEL_DEFAULTS),
-    "mfcc": (_k_mfcc, MFCC_DEFAULTS),
-    "mfcc_stats": (_k_mfcc_stats, MFCC_DEFAULTS),
-    "waveform": (_k_waveform, dict(sr=22050)),
-    "signal_stats": (_k_signal_stats, dict(sr=22050)),
+    "logmel": Kind(_k_logmel, _MEL_KEYS, False, lambda p, n: (p["n_mels"], _frames(p, n))),
+    "mfcc": Kind(_k_mfcc, _MEL_KEYS + ("n_mfcc",), False, lambda p, n: (p["n_mfcc"], _frames(p, n)),
+                 {"n_mfcc": 20}),
+    "mfcc_stats": Kind(_k_mfcc_stats, _MEL_KEYS + ("n_mfcc",), True,
+                       lambda p, n: (len(SUMMARY_STATS) * p["n_mfcc"],), {"n_mfcc": 20}),
+    "logmel_32x32": Kind(_k_logmel_32x32, _MEL_KEYS, True, lambda p, n: (IMAGE_SHAPE[0] * IMAGE_SHAPE[1],)),
+    "waveform": Kind(_k_waveform, ("sr",), False, lambda p, n: (n,)),
+    "signal_stats": Kind(_k_signal_stats, ("sr",), True, lambda p, n: (len(SIGNAL_STATS),)),
 }
 
 
-def compute(kind: str, y: np.ndarray, **params) -> np.ndarray:
-    """Compute feature ``kind`` for one signal (no cache)."""
-    func, defaults = KINDS[kind]
-    return func(y, {**defaults, **params})
+def kind_defaults(kind: str, settings: Settings | None = None) -> dict:
+    """The default parameters of ``kind`` under ``settings`` (``mel_params``, ``sample_rate``)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown feature kind {kind!r}; choose from {sorted(KINDS)}")
+    settings = settings or get_settings()
+    known = dict(settings.mel_params, sr=settings.sample_rate)
+    spec = KINDS[kind]
+    return {k: spec.extra[k] if k in spec.extra else known[k] for k in spec.params}
 
 
-# -- the cache ----------------------------------------------------------------------------------
-class CacheError(Exception):
-    """A cache entry that cannot be used (truncated, corrupt, or from another format)."""
+def resolve_params(kind: str, settings: Settings | None = None, params: dict | None = None) -> dict:
+    """``kind``'s defaults overridden by ``params``; an unknown parameter is a TypeError."""
+    defaults = kind_defaults(kind, settings)
+    unknown = set(params or {}) - set(defaults)
+    if unknown:
+        raise TypeError(f"feature {kind!r} takes no parameter(s) {sorted(unknown)}")
+    return {**defaults, **(params or {})}
 
 
-def write_entry(path: Path, payload) -> None:
-    """Pickle ``payload`` to ``path`` atomically, with a length and checksum header.
-
-    Arrays travel as pickle protocol 5 out-of-band buffers stored after the pickle stream, so
-    :func:`read_entry` rebuilds them directly on the bytes read from disk, without a copy.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffers: list = []
-    blob = pickle.dumps(payload, protocol=5, buffer_callback=buffers.append)
-    raws = [b.raw() for b in buffers]
-    table = struct.pack(f"<QQ{len(raws)}Q", len(blob), len(raws), *(r.nbytes for r in raws))
-    parts = [table, blob, *raws]
-    crc = 0
-    for part in parts:
-        crc = zlib.crc32(part, crc)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(MAGIC)
-        fh.write(_HEADER.pack(sum(memoryview(p).nbytes for p in parts), crc))
-        for part in parts:
-            fh.write(part)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def compute(kind: str, y: np.ndarray, settings: Settings | None = None, **params) -> np.ndarray:
+    """Compute feature ``kind`` for one signal (no store); defaults from ``settings``."""
+    return KINDS[kind].func(y, resolve_params(kind, settings, params))
 
 
-def read_entry(path: Path):
-    """Read an entry written by :func:`write_entry`; raise :class:`CacheError` if it is bad."""
-    path = Path(path)
-    size = path.stat().st_size
-    data = bytearray(size)  # writable, so the arrays rebuilt on it are writable too
-    with open(path, "rb") as fh:
-        got = fh.readinto(data)
-    view = memoryview(data)[:got]
-    head = len(MAGIC) + _HEADER.size
-    if got < head or view[: len(MAGIC)] != MAGIC:
-        raise CacheError(f"{path}: not a feature-cache file (bad header)")
-    length, crc = _HEADER.unpack_from(view, len(MAGIC))
-    body = view[head:]
-    if len(body) != length:
-        raise CacheError(f"{path}: truncated ({len(body)} of {length} payload bytes)")
-    if zlib.crc32(body) != crc:
-        raise CacheError(f"{path}: checksum mismatch (corrupt)")
-    try:
-        blob_len, n = struct.unpack_from("<QQ", body, 0)
-        sizes = struct.unpack_from(f"<{n}Q", body, 16)
-        offset = 16 + 8 * n
-        blob = body[offset: offset + blob_len]
-        offset += blob_len
-        buffers = []
-        for nbytes in sizes:
-            buffers.append(body[offset: offset + nbytes])
-            offset += nbytes
-        return pickle.loads(blob, buffers=buffers)
-    except Exception as exc:
-        raise CacheError(f"{path}: cannot unpickle ({exc})") from None
+def row_shape(kind: str, params: dict, seconds: float | None) -> tuple | None:
+    """The shape of one track's features for clips of ``seconds`` (None when unknown)."""
+    if seconds is None:
+        return None
+    return tuple(KINDS[kind].shape(params, int(round(seconds * params["sr"]))))
 
 
-def track_fingerprint(table: pd.DataFrame) -> str:
-    """A hash of the track set: ids, file names, sizes and modification times."""
-    h = hashlib.sha1()
-    for tid, p in zip(table["track_id"], table["path"]):
-        try:
-            st = os.stat(p)
-            stamp = f"{st.st_size}:{st.st_mtime_ns}"
-        except OSError:
-            stamp = "missing"
-        h.update(f"{tid}\t{Path(p).name}\t{stamp}\n".encode())
-    return h.hexdigest()
-
-
-def cache_key(dataset: str, kind: str, params: dict, fingerprint: str) -> str:
-    desc = json.dumps({"format": FORMAT_VERSION, "dataset": dataset, "kind": kind,
-                       "params": params, "tracks": fingerprint}, sort_keys=True, default=str)
-    return hashlib.sha1(desc.encode()).hexdigest()[:20]
-
-
+# -- feature sets -----------------------------------------------------------------------------------
 @dataclass
 class FeatureSet:
     """Features for the tracks of a table that could be read, aligned row by row.
 
-    ``X[i]`` belongs to ``table.iloc[i]``; ``skipped`` maps unreadable track ids to reasons.
+    ``X[i]`` belongs to ``table.iloc[i]``. ``X`` is a :class:`~genre_lib.store.ShardedArray`
+    (rows read from memory-mapped shards on demand) for logmel, mfcc and waveform, and an
+    in-memory array for the per-track kinds (mfcc_stats, signal_stats, logmel_32x32).
+    ``skipped`` maps the track ids left out to reasons; ``transient`` holds those of them that
+    failed for a passing reason (not remembered; the next run tries them again).
     """
 
     kind: str
     params: dict
     table: pd.DataFrame
-    X: np.ndarray
+    X: np.ndarray | ShardedArray
     skipped: dict = field(default_factory=dict)
     cache_path: Path | None = None
     from_cache: bool = False
     seconds_computing: float = 0.0
+    transient: dict = field(default_factory=dict)
 
-    def split(self, name: str) -> tuple[np.ndarray, pd.DataFrame]:
-        """(X, table) for one split: 'train', 'valid' or 'test'."""
-        mask = (self.table["split"] == name).to_numpy()
-        return self.X[mask], self.table[mask].reset_index(drop=True)
-
-    def subset(self, which) -> "FeatureSet":
-        """The rows for a split name (``"test"``), a boolean mask or positions, as a FeatureSet."""
+    def _rows(self, which) -> np.ndarray:
         if isinstance(which, str):
-            mask = (self.table["split"] == which).to_numpy()
-        else:
-            which = np.asarray(which)
-            mask = which if which.dtype == bool else np.isin(np.arange(len(self.table)), which)
-        table = self.table[mask].reset_index(drop=True)
+            return np.flatnonzero((self.table["split"] == which).to_numpy())
+        which = np.asarray(which)
+        return np.flatnonzero(which) if which.dtype == bool else which.astype(int)
+
+    def split(self, name: str) -> tuple[np.ndarray | ShardedArray, pd.DataFrame]:
+        """(X, table) for one split: 'train', 'valid' or 'test'."""
+        part = self.subset(name)
+        return part.X, part.table
+
+    def subset(self, which) -> FeatureSet:
+        """The rows for a split name (``"test"``), a boolean mask or positions, as a FeatureSet
+        (a sharded ``X`` stays on disk: only the selection is kept)."""
+        rows = self._rows(which)
+        table = self.table.iloc[rows].reset_index(drop=True)
         table.attrs = dict(self.table.attrs)
-        return FeatureSet(self.kind, self.params, table, self.X[mask], self.skipped,
-                          self.cache_path, self.from_cache, self.seconds_computing)
+        X = self.X.take(rows) if isinstance(self.X, ShardedArray) else self.X[rows]
+        return FeatureSet(self.kind, self.params, table, X, self.skipped, self.cache_path,
+                          self.from_cache, self.seconds_computing, self.transient)
 
     def labels(self, column: str = "genre") -> np.ndarray:
         return self.table[column].to_numpy()
@@ -281,124 +291,218 @@ class FeatureSet:
                 f"{'from cache' if self.from_cache else 'computed'})")
 
 
+# -- the worker -----------------------------------------------------------------------------------
+_blas: list = []
+
+
+def _one_blas_thread():
+    """One BLAS thread while features are computed: every engine (this process, local
+    workers, Dask workers) then gives bit-identical arrays, whatever its thread settings."""
+    if not _blas:
+        from threadpoolctl import ThreadpoolController
+
+        _blas.append(ThreadpoolController())
+    return _blas[0].limit(limits=1, user_api="blas")
+
+
 def _work(path: str, kind: str, params: dict, seconds, offset: float):
-    """Worker: one track to one feature array, or the reason it failed."""
+    """Worker: one track to (features, None, False), or (None, reason, transient)."""
     try:
-        y = audio.load(path, sr=params["sr"], duration=seconds, offset=offset)
-        return compute(kind, y, **params), None
+        with _one_blas_thread():
+            y = audio.load(path, sr=params["sr"], duration=seconds, offset=offset)
+            return KINDS[kind].func(y, params), None, False
     except audio.AudioError as exc:
-        return None, exc.reason
-    except Exception as exc:  # a feature bug must not lose the batch; report it per track
-        return None, f"feature extraction failed: {type(exc).__name__}: {exc}"
+        return None, exc.reason, bool(getattr(exc, "transient", False))
+    except Exception as exc:  # access, or a bug in feature code: not the file's content
+        return None, f"feature extraction failed: {type(exc).__name__}: {exc}", True
 
 
+# -- extraction ----------------------------------------------------------------------------------
 def default_seconds(table: pd.DataFrame, settings: Settings) -> float | None:
-    """Clip length to crop or pad every track to, so features stack into one array."""
-    if settings.dataset == "synth":
-        return settings.profile.synth_seconds
-    native = table.attrs.get("clip_seconds")
-    if settings.profile.clip_seconds is not None:
-        return min(settings.profile.clip_seconds, native or np.inf)
-    return native
+    """Clip length to crop or pad every track to, so features stack into one array.
+
+    The table's native length (``table.attrs["clip_seconds"]``, else the one the dataset's
+    declaration gives), capped by the profile's ``clip_seconds`` where the declaration allows.
+
+    Notebook: 01_eda.ipynb
+    """
+    from .datasets.registry import get_spec  # imports no features: no circle
+
+    return get_spec(settings.dataset).default_seconds(settings, table.attrs.get("clip_seconds"))
+
+
+def store_folder(settings: Settings, dataset: str, kind: str, params: dict,
+                 seconds: float | None, offset: float) -> Path:
+    """The store entry for a dataset, kind and every parameter (the track set is not part of
+    the key: the entry's index knows which tracks it holds, and for which audio file)."""
+    desc = json.dumps({"format": store.FORMAT, "dataset": dataset, "kind": kind,
+                       "params": dict(params, seconds=seconds, offset=offset)},
+                      sort_keys=True, default=str)
+    return settings.cache_dir / dataset / f"{kind}-{hashlib.sha1(desc.encode()).hexdigest()[:16]}"
 
 
 def extract(table: pd.DataFrame, kind: str = "logmel", settings: Settings | None = None,
             seconds: float | None = None, offset: float = 0.0, jobs: int | None = None,
-            progress: bool = True, use_cache: bool = True, checkpoint_every: int = 64,
-            **params) -> FeatureSet:
-    """Features of ``kind`` for every track of ``table``, from the cache when possible.
+            progress: bool = True, use_cache: bool = True, shard_rows: int | None = None,
+            scheduler=None, **params) -> FeatureSet:
+    """Features of ``kind`` for every track of ``table``, from the feature store when possible.
 
-    ``params`` override the kind's defaults (e.g. ``n_mels=96``). Every track is cropped or
-    padded to ``seconds`` (default: the profile's clip length), so ``X`` is one array.
+    ``params`` override the kind's defaults, which come from the settings (e.g. ``n_mels=96``).
+    Every track is cropped or padded to ``seconds`` (default: the profile's clip length), so
+    all rows have one shape. Tracks missing from the store, or whose audio file changed, are
+    computed by ``jobs`` local processes (default ``settings.jobs``), or on a Dask cluster
+    when ``scheduler`` (or ``GENRE_SCHEDULER``) names one: ``tcp://host:8786``, ``local:2``,
+    or a ``distributed.Client``. ``shard_rows`` caps the rows per shard (default: 64 MiB).
+
+    Notebook: 01_eda.ipynb, 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb,
+    04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 08_embedding_clustering.ipynb.
     """
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
-
-    if kind not in KINDS:
-        raise ValueError(f"unknown feature kind {kind!r}; choose from {sorted(KINDS)}")
     settings = settings or get_settings()
-    unknown = set(params) - set(KINDS[kind][1])
-    if unknown:
-        raise TypeError(f"feature {kind!r} takes no parameter(s) {sorted(unknown)}")
-    params = {**KINDS[kind][1], **params}
+    params = resolve_params(kind, settings, params)
     if seconds is None:
         seconds = default_seconds(table, settings)
+    seconds = None if seconds is None else float(seconds)
+    attrs = dict(table.attrs)
     table = table.reset_index(drop=True)
-    dataset = table.attrs.get("dataset", settings.dataset)
-    key_params = dict(params, seconds=seconds, offset=offset)
-    key = cache_key(dataset, kind, key_params, track_fingerprint(table))
-    path = settings.cache_dir / dataset / f"{kind}-{key}.pkl"
-    partial = path.with_suffix(".partial")
-
-    if use_cache and path.exists():
-        try:
-            entry = read_entry(path)
-            return _assemble(kind, params, table, entry, path, from_cache=True)
-        except CacheError as exc:
-            warnings.warn(f"feature cache entry rebuilt: {exc}", stacklevel=2)
-            path.unlink(missing_ok=True)
-
-    done: dict = {}
-    skipped: dict = {}
-    if use_cache and partial.exists():
-        try:
-            entry = read_entry(partial)
-            done, skipped = entry["done"], entry["skipped"]
-        except (CacheError, KeyError, TypeError) as exc:
-            warnings.warn(f"discarding unreadable checkpoint: {exc}", stacklevel=2)
-    todo = [(t, p) for t, p in zip(table["track_id"], table["path"])
-            if t not in done and t not in skipped]
-    start = time.perf_counter()
-    if todo:
-        n_jobs = jobs or settings.jobs
-        runner = Parallel(n_jobs=n_jobs, return_as="generator", batch_size="auto")
-        results = runner(delayed(_work)(p, kind, params, seconds, offset) for _, p in todo)
-        bar = tqdm(total=len(table), initial=len(done) + len(skipped), disable=not progress,
-                   desc=f"{kind} features", unit="track")
-        since = 0
-        try:
-            for (tid, _), (arr, reason) in zip(todo, results):
-                if arr is None:
-                    skipped[tid] = reason
-                else:
-                    done[tid] = arr
-                bar.update(1)
-                since += 1
-                if use_cache and since >= checkpoint_every:
-                    write_entry(partial, {"done": done, "skipped": skipped})
-                    since = 0
-        except BaseException:
-            if use_cache and since:
-                write_entry(partial, {"done": done, "skipped": skipped})
-            raise
-        finally:
-            bar.close()
-    elapsed = time.perf_counter() - start
-    entry = {"format": FORMAT_VERSION, "kind": kind, "params": key_params,
-             "track_ids": [t for t in table["track_id"] if t in done],
-             "skipped": skipped}
-    entry["X"] = (np.stack([done[t] for t in entry["track_ids"]]) if entry["track_ids"]
-                  else np.zeros((0,), np.float32))
+    table.attrs = attrs
+    ids = [str(t) for t in table["track_id"]]
+    if len(set(ids)) != len(ids):
+        raise ValueError("the table lists a track id more than once")
+    paths = [str(p) for p in table["path"]]
+    stamps = dict(zip(ids, _stamps(paths)))
+    shape = row_shape(kind, params, seconds)
+    entry = None
     if use_cache:
-        write_entry(path, entry)
-        partial.unlink(missing_ok=True)
-    if skipped:
-        print(f"skipped {len(skipped)} of {len(table)} track(s) that could not be read:")
-        for tid, reason in sorted(skipped.items()):
-            print(f"  {tid}: {reason}")
-    fs = _assemble(kind, params, table, entry, path if use_cache else None, from_cache=False)
-    fs.seconds_computing = elapsed
+        dataset = attrs.get("dataset", settings.dataset)
+        entry = _open_entry(store_folder(settings, dataset, kind, params, seconds, float(offset)),
+                            kind, params, seconds, offset, shape, progress)
+    todo, cached = _plan(ids, paths, stamps, entry)
+    start = time.perf_counter()
+    memory, skipped, transient = _compute(todo, stamps, entry, (kind, params, seconds, float(offset)),
+                                          jobs or settings.jobs,
+                                          scheduler or os.environ.get("GENRE_SCHEDULER"),
+                                          shard_rows, progress, len(ids))
+    if entry is not None:
+        entry.close()
+    fs = _assemble(kind, params, table, ids, entry, memory, {**cached, **skipped}, transient, shape)
+    fs.from_cache, fs.seconds_computing = not todo, time.perf_counter() - start
+    _report(len(ids), skipped, cached, transient)
     return fs
 
 
-def _assemble(kind, params, table, entry, path, from_cache) -> FeatureSet:
-    index = {t: i for i, t in enumerate(table["track_id"])}
-    missing = [t for t in entry["track_ids"] if t not in index]
-    if missing:
-        raise CacheError(f"{path}: entry names tracks not in the table ({missing[:3]} ...)")
-    rows = table.iloc[[index[t] for t in entry["track_ids"]]].reset_index(drop=True)
+def _stamps(paths: list) -> list:
+    """The file stamp of every path; many files are read by a few threads (it is I/O)."""
+    if len(paths) < 256:
+        return [store.file_stamp(p) for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(store.file_stamp, paths))
+
+
+def _open_entry(folder, kind, params, seconds, offset, shape, progress) -> store.Entry:
+    store.clean_orphans(folder.parent)  # leftovers of the pickled cache of format 2
+    description = {"kind": kind, "params": params, "seconds": seconds, "offset": offset,
+                   "row_shape": shape, "dtype": store.DTYPE.str}
+    entry = store.Entry(folder, shape, description).open(progress)
+    if entry.removed:
+        print(f"feature store: removed {len(entry.removed)} leftover file(s) of an interrupted run "
+              f"in {folder}")
+    return entry
+
+
+def _plan(ids, paths, stamps, entry) -> tuple[list, dict]:
+    """Which tracks to compute ([(id, path)]), and the skips remembered for unchanged files."""
+    todo, cached = [], {}
+    for tid, path in zip(ids, paths):
+        stamp = stamps[tid]
+        if entry is not None and stamp is not None:
+            hit = entry.rows.get(tid)
+            if hit is not None and hit[2] == stamp:
+                continue
+            skip = entry.skips.get(tid)
+            if skip is not None and skip[0] == stamp:
+                cached[tid] = skip[1]
+                continue
+        todo.append((tid, path))
+    return todo, cached
+
+
+def _compute(todo, stamps, entry, task, jobs, scheduler, shard_rows, progress, total):
+    """Compute ``todo``; rows go to the store (or to memory without one). Returns
+    (rows in memory, remembered skips, transient failures)."""
+    from tqdm.auto import tqdm
+
+    memory, skipped, transient = {}, {}, {}
+    if not todo:
+        return memory, skipped, transient
+    writer = store.ShardWriter(entry, shard_rows) if entry is not None else None
+    results = parallel.imap(_work, [(path, *task) for _, path in todo], jobs, scheduler)
+    bar = tqdm(total=total, initial=total - len(todo), disable=not progress,
+               desc=f"{task[0]} features", unit="track")
+    try:
+        for i, (arr, reason, passing) in results:
+            tid = todo[i][0]
+            stamp = stamps[tid]
+            if arr is not None:
+                if writer is None:
+                    memory[tid] = arr
+                else:
+                    writer.add(tid, stamp or store.UNSTAMPED, arr)
+            elif passing or stamp is None or (reason == "file not found" and stamp != "missing"):
+                transient[tid] = reason  # not the file's content: never remembered
+            else:
+                skipped[tid] = reason
+                if writer is not None:
+                    writer.skip(tid, stamp, reason)
+            bar.update(1)
+        if writer is not None:
+            writer.commit()
+    except BaseException:
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.commit()  # keep the finished work: the next run resumes after it
+        raise
+    finally:
+        results.close()
+        bar.close()
+    return memory, skipped, transient
+
+
+def _assemble(kind, params, table, ids, entry, memory, skipped, transient, shape) -> FeatureSet:
+    gone = set(skipped) | set(transient)
+    keep = [i for i, t in enumerate(ids) if t not in gone]
+    rows = table.iloc[keep].reset_index(drop=True)
     rows.attrs = dict(table.attrs)
-    return FeatureSet(kind, params, rows, entry["X"], dict(entry["skipped"]), path, from_cache)
+    kept = [ids[i] for i in keep]
+    if not kept:
+        X = np.zeros((0,) + (shape or ()), np.float32)
+    elif entry is not None:
+        X = entry.array(kept)
+        if KINDS[kind].per_track:
+            X = np.asarray(X)
+    else:
+        X = np.stack([memory[t] for t in kept]).astype(np.float32, copy=False)
+    return FeatureSet(kind, params, rows, X, {**skipped, **transient},
+                      entry.folder if entry is not None else None, transient=transient)
+
+
+def _report(n: int, new: dict, cached: dict, transient: dict, limit: int = 20) -> None:
+    """Print the skipped tracks: new, remembered from an earlier run, and passing failures."""
+    both = {**cached, **new}
+    if both:
+        print(f"skipped {len(both)} of {n} track(s) that could not be read:")
+        for tid, reason in sorted(both.items())[:limit]:
+            print(f"  {tid}: {reason}" + (" (remembered from an earlier run)" if tid in cached else ""))
+        if len(both) > limit:
+            print(f"  ... and {len(both) - limit} more (see FeatureSet.skipped)")
+        if cached:
+            print("  a remembered track is read again as soon as its file changes")
+    if transient:
+        print(f"could not read {len(transient)} track(s) this time (not remembered: the next run "
+              f"tries them again):")
+        for tid, reason in sorted(transient.items())[:limit]:
+            print(f"  {tid}: {reason}")
 
 
 def summary_frame(fs: FeatureSet) -> pd.DataFrame:

@@ -1,10 +1,14 @@
+import builtins
+import os
+from pathlib import Path
+
 import librosa
 import numpy as np
 import pandas as pd
 import pytest
 
-from genre_lib import features
-from genre_lib.features import CacheError
+from genre_lib import audio, features
+from genre_lib.store import ShardedArray
 
 
 @pytest.fixture(scope="module")
@@ -12,6 +16,12 @@ def signal():
     rng = np.random.default_rng(0)
     t = np.arange(3 * 22050) / 22050
     return (0.3 * np.sin(2 * np.pi * 330 * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.fixture
+def private(ci_settings, tmp_path):
+    """The ci settings with a feature store of this test's own (the audio stays shared)."""
+    return ci_settings.with_(data_dir=tmp_path / "data")
 
 
 def test_logmel_matches_librosa(signal):
@@ -45,6 +55,23 @@ def test_summary_vector_layout():
     assert len(features.summary_names(20)) == 140
 
 
+def test_defaults_come_from_the_settings(ci_settings):
+    assert features.kind_defaults("logmel", ci_settings) == ci_settings.mel_params
+    assert features.kind_defaults("waveform", ci_settings) == {"sr": ci_settings.sample_rate}
+    other = ci_settings.with_(n_mels=40, hop_length=256, sample_rate=16000)
+    assert features.kind_defaults("mfcc", other) == dict(other.mel_params, n_mfcc=20)
+    assert features.MEL_DEFAULTS == features.Settings().mel_params
+
+
+@pytest.mark.parametrize("kind", sorted(features.KINDS))
+def test_row_shape_is_known_before_computing(ci_settings, signal, kind):
+    for overrides in ({}, {"hop_length": 300, "n_mels": 40, "n_mfcc": 13}):
+        params = features.resolve_params(kind, ci_settings, {
+            k: v for k, v in overrides.items() if k in features.KINDS[kind].params})
+        y = signal[: int(round(2.3 * params["sr"]))]  # as audio.load crops
+        assert features.row_shape(kind, params, 2.3) == features.compute(kind, y, ci_settings, **params).shape
+
+
 def _small(table, n=6):
     part = table.groupby("genre").head(1).head(n).reset_index(drop=True)
     part.attrs = dict(table.attrs)
@@ -55,49 +82,63 @@ def test_cache_miss_then_hit(ci_settings, ci_table):
     t = _small(ci_table)
     first = features.extract(t, "mfcc_stats", ci_settings, progress=False)
     assert not first.from_cache and first.X.shape == (len(t), 140)
+    assert isinstance(first.X, np.ndarray)  # a per-track kind lives in memory
     second = features.extract(t, "mfcc_stats", ci_settings, progress=False)
     assert second.from_cache
     assert np.array_equal(first.X, second.X)
     assert second.table["track_id"].tolist() == t["track_id"].tolist()
 
 
-def test_parameter_change_never_returns_stale(ci_settings, ci_table):
+def test_settings_change_the_features(private, ci_table):
+    t = _small(ci_table, 3)
+    narrow = private.with_(n_mels=40)
+    fs = features.extract(t, "logmel", narrow, progress=False)
+    assert fs.X.shape[1] == 40 and fs.params["n_mels"] == 40 and fs.params["sr"] == narrow.sample_rate
+    assert features.extract(t, "logmel", private, progress=False).X.shape[1] == private.n_mels
+
+
+def test_parameter_change_never_returns_stale(private, ci_table):
     t = _small(ci_table)
-    a = features.extract(t, "logmel", ci_settings, progress=False, n_mels=32)
-    b = features.extract(t, "logmel", ci_settings, progress=False, n_mels=48)
-    c = features.extract(t, "logmel", ci_settings, progress=False, n_mels=32, hop_length=1024)
+    a = features.extract(t, "logmel", private, progress=False, n_mels=32)
+    b = features.extract(t, "logmel", private, progress=False, n_mels=48)
+    c = features.extract(t, "logmel", private, progress=False, n_mels=32, hop_length=1024)
     assert a.X.shape[1] == 32 and b.X.shape[1] == 48
     assert c.X.shape[2] < a.X.shape[2]
     assert len({a.cache_path, b.cache_path, c.cache_path}) == 3
-    d = features.extract(t.iloc[:3], "logmel", ci_settings, progress=False, n_mels=32)
-    assert d.cache_path != a.cache_path and len(d.X) == 3  # another track set, another entry
+    d = features.extract(t.iloc[:3], "logmel", private, progress=False, n_mels=32)
+    # a smaller track set is answered from the same entry: its index knows every track
+    assert d.from_cache and d.cache_path == a.cache_path and len(d.X) == 3
+    assert np.array_equal(np.asarray(d.X), np.asarray(a.X)[:3])
+    e = features.extract(t, "logmel", private, progress=False, n_mels=32, seconds=2.0)
+    assert e.cache_path != a.cache_path and e.X.shape[2] < a.X.shape[2]
 
 
-def test_corrupt_and_truncated_entries_are_rebuilt(ci_settings, ci_table):
+def test_array_kinds_read_from_the_store(private, ci_table):
     t = _small(ci_table)
-    good = features.extract(t, "mfcc_stats", ci_settings, progress=False, n_mfcc=13)
-    path = good.cache_path
-    data = bytearray(path.read_bytes())
-    data[-20] ^= 0xFF  # flip one byte of the payload
-    path.write_bytes(bytes(data))
-    with pytest.raises(CacheError, match="checksum"):
-        features.read_entry(path)
-    with pytest.warns(UserWarning, match="rebuilt"):
-        again = features.extract(t, "mfcc_stats", ci_settings, progress=False, n_mfcc=13)
-    assert not again.from_cache and np.array_equal(again.X, good.X)
-    path.write_bytes(path.read_bytes()[:100])  # truncated
-    with pytest.raises(CacheError, match="truncated"):
-        features.read_entry(path)
-    with pytest.warns(UserWarning):
-        assert np.array_equal(features.extract(t, "mfcc_stats", ci_settings, progress=False,
-                                               n_mfcc=13).X, good.X)
-    path.write_bytes(b"garbage")
-    with pytest.raises(CacheError, match="header"):
-        features.read_entry(path)
+    fs = features.extract(t, "logmel", private, progress=False)
+    X = fs.X
+    assert isinstance(X, ShardedArray) and fs.cache_path.is_dir()
+    dense = features.extract(t, "logmel", private, progress=False, use_cache=False).X
+    assert isinstance(dense, np.ndarray) and np.array_equal(np.asarray(X), dense)
+    assert (len(X), X.shape, X.ndim, X.dtype) == (len(dense), dense.shape, 3, np.float32)
+    assert np.array_equal(X[2], dense[2]) and np.array_equal(X[1, ..., 5:9], dense[1, ..., 5:9])
+    assert np.array_equal(X[:, :, :6], dense[:, :, :6])  # as tests/test_embeddings.py uses it
+    assert np.allclose(X.mean(axis=2), dense.mean(axis=2), atol=1e-4)  # plotting's mean spectrum
 
 
-def test_bad_tracks_are_skipped_and_listed(ci_settings, ci_table, tmp_path, capsys):
-    t = _small(ci_table, 4).copy()
+def test_logmel_32x32_images_equal_the_notebook_computation(private, ci_table):
+    from genre_lib import analysis
+
+    t = _small(ci_table)
+    images = features.extract(t, "logmel_32x32", private, progress=False)
+    mel = features.extract(t, "logmel", private, progress=False)
+    assert isinstance(images.X, np.ndarray) and images.X.shape == (len(t), 1024)
+    assert np.array_equal(images.X, analysis.downsample_images(np.asarray(mel.X), (32, 32)))
+    again = features.extract(t, "logmel_32x32", private, progress=False)
+    assert again.from_cache and np.array_equal(again.X, images.X)
+
+
+def _with_bad_files(table, tmp_path):
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
     junk = tmp_path / "junk.wav"
@@ -106,16 +147,101 @@ def test_bad_tracks_are_skipped_and_listed(ci_settings, ci_table, tmp_path, caps
         dict(track_id="bad.empty", path=str(empty), genre="blues", split="train", tags=[]),
         dict(track_id="bad.junk", path=str(junk), genre="rock", split="test", tags=[]),
     ])
-    table = pd.concat([t[extra.columns], extra], ignore_index=True)
-    fs = features.extract(table, "mfcc_stats", ci_settings, progress=False)
+    out = pd.concat([table[extra.columns], extra], ignore_index=True)
+    out.attrs = dict(table.attrs)
+    return out, junk
+
+
+def test_bad_tracks_are_skipped_listed_and_listed_again_from_the_cache(private, ci_table, tmp_path, capsys):
+    t = _small(ci_table, 4)
+    table, _ = _with_bad_files(t, tmp_path)
+    fs = features.extract(table, "mfcc_stats", private, progress=False)
     assert len(fs.X) == len(t) and set(fs.skipped) == {"bad.empty", "bad.junk"}
-    assert "empty file" in fs.skipped["bad.empty"]
+    assert "empty file" in fs.skipped["bad.empty"] and not fs.transient
     assert "bad.junk" not in fs.table["track_id"].tolist()
     out = capsys.readouterr().out
     assert "skipped 2" in out and "bad.junk" in out
+    again = features.extract(table, "mfcc_stats", private, progress=False)
+    out = capsys.readouterr().out
+    assert again.from_cache and set(again.skipped) == {"bad.empty", "bad.junk"}
+    assert "skipped 2" in out and "bad.junk" in out and "remembered from an earlier run" in out
 
 
-def test_interrupted_extraction_resumes_without_losing_work(ci_settings, ci_table, monkeypatch):
+def test_a_fixed_file_is_read_again(private, ci_table, tmp_path):
+    t = _small(ci_table, 3)
+    table, junk = _with_bad_files(t, tmp_path)
+    assert "bad.junk" in features.extract(table, "mfcc_stats", private, progress=False).skipped
+    junk.write_bytes(Path(t["path"].iloc[0]).read_bytes())  # the file is replaced by good audio
+    fs = features.extract(table, "mfcc_stats", private, progress=False)
+    assert "bad.junk" not in fs.skipped and "bad.junk" in fs.table["track_id"].tolist()
+    assert np.array_equal(fs.X[-1], fs.X[0])  # the same audio, computed in another process
+
+
+def _unreadable(monkeypatch, path):
+    """Make ``path`` unreadable for this process, as a file without read permission is."""
+    real_open = builtins.open
+
+    def guarded(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+
+
+def test_unreadable_file_is_not_remembered_as_bad(private, ci_table, monkeypatch, capsys):
+    t = _small(ci_table, 4)
+    victim = t["path"].iloc[1]
+    with monkeypatch.context() as m:
+        _unreadable(m, victim)
+        fs = features.extract(t, "logmel", private, progress=False, jobs=1)
+    tid = t["track_id"].iloc[1]
+    assert tid in fs.transient and tid in fs.skipped and len(fs.X) == 3
+    assert "Permission denied" in fs.transient[tid]
+    assert "not remembered" in capsys.readouterr().out
+    calls = []
+    real = features._work
+    monkeypatch.setattr(features, "_work", lambda path, *a: calls.append(path) or real(path, *a))
+    again = features.extract(t, "logmel", private, progress=False, jobs=1)
+    assert calls == [victim] and not again.skipped and len(again.X) == 4
+
+
+def test_io_error_in_the_loader_is_not_remembered(private, ci_table, monkeypatch):
+    t = _small(ci_table, 3)
+    victim = t["path"].iloc[0]
+    real_load = audio.load
+
+    def failing(path, *a, **k):
+        if str(path) == victim:
+            raise OSError(5, "Input/output error")
+        return real_load(path, *a, **k)
+
+    with monkeypatch.context() as m:
+        m.setattr(audio, "load", failing)
+        fs = features.extract(t, "mfcc_stats", private, progress=False, jobs=1)
+    assert t["track_id"].iloc[0] in fs.transient
+    again = features.extract(t, "mfcc_stats", private, progress=False, jobs=1)
+    assert not again.skipped and len(again.X) == 3
+
+
+def test_content_change_with_same_size_and_mtime_is_noticed(private, ci_table, tmp_path):
+    t = _small(ci_table, 3).copy()
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    y = audio.load(t["path"].iloc[0], sr=None)
+    audio.write_wav(a, y, 22050)
+    audio.write_wav(b, y[::-1].copy(), 22050)  # the same size, other audio
+    t.loc[0, "path"] = str(a)
+    first = features.extract(t, "logmel", private, progress=False)
+    st = a.stat()
+    a.write_bytes(b.read_bytes())
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns))  # the same size and modification time
+    assert a.stat().st_size == st.st_size and a.stat().st_mtime_ns == st.st_mtime_ns
+    second = features.extract(t, "logmel", private, progress=False)
+    assert not second.from_cache
+    assert not np.array_equal(second.X[0], first.X[0]) and np.array_equal(second.X[1], first.X[1])
+
+
+def test_interrupted_extraction_resumes_without_losing_work(private, ci_table, monkeypatch):
     t = ci_table.head(8).reset_index(drop=True)
     t.attrs = dict(ci_table.attrs)
     calls = []
@@ -129,17 +255,15 @@ def test_interrupted_extraction_resumes_without_losing_work(ci_settings, ci_tabl
 
     monkeypatch.setattr(features, "_work", flaky)
     with pytest.raises(KeyboardInterrupt):
-        features.extract(t, "mfcc_stats", ci_settings, progress=False, jobs=1,
-                         checkpoint_every=2, n_mfcc=7)
+        features.extract(t, "mfcc_stats", private, progress=False, jobs=1, shard_rows=2, n_mfcc=7)
     assert len(calls) == 6
     calls.clear()
-    fs = features.extract(t, "mfcc_stats", ci_settings, progress=False, jobs=1,
-                          checkpoint_every=2, n_mfcc=7)
+    fs = features.extract(t, "mfcc_stats", private, progress=False, jobs=1, shard_rows=2, n_mfcc=7)
     assert len(calls) == 3  # five were saved before the interrupt; three remain
-    assert fs.X.shape == (8, 49) and not fs.cache_path.with_suffix(".partial").exists()
-    calls.clear()
+    assert fs.X.shape == (8, 49)
+    assert not [p for p in fs.cache_path.iterdir() if ".tmp-" in p.name]
     monkeypatch.setattr(features, "_work", real)
-    fresh = features.extract(t, "mfcc_stats", ci_settings, progress=False, use_cache=False, n_mfcc=7)
+    fresh = features.extract(t, "mfcc_stats", private, progress=False, use_cache=False, n_mfcc=7)
     assert np.allclose(fresh.X, fs.X)
 
 
@@ -163,3 +287,13 @@ def test_featureset_subset_by_split_mask_and_positions(ci_settings, ci_table):
     mask = np.zeros(len(fs.X), bool)
     mask[1] = True
     assert fs.subset(mask).table["track_id"].tolist() == [fs.table["track_id"].iloc[1]]
+
+
+def test_subset_of_a_sharded_featureset_stays_lazy(private, ci_table):
+    t = _small(ci_table, 6)
+    fs = features.extract(t, "logmel", private, progress=False)
+    part = fs.subset([4, 1])
+    assert isinstance(part.X, ShardedArray) and part.X.shape == (2,) + fs.X.shape[1:]
+    assert np.array_equal(part.X[0], fs.X[4]) and np.array_equal(np.asarray(part.X), fs.X[[4, 1]])
+    X, table = fs.split("train")
+    assert isinstance(X, ShardedArray) and len(X) == len(table)
