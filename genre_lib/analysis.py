@@ -23,13 +23,14 @@ import numpy as np
 import pandas as pd
 
 from .datasets import has_genres, has_tags, primary_label  # noqa: F401  (re-exported)
+from .features import block_mean  # noqa: F401  (re-exported: notebook 02 shows it)
 
 __all__ = ["has_genres", "has_tags", "colour_labels", "tag_matrix", "tag_frequencies",
            "tags_per_clip", "tag_correlation", "top_pairs", "less_redundant_tags",
            "feature_correlation", "strongly_correlated_share", "feature_label_correlation",
            "top_features_per_label", "pca_curve", "components_for", "project", "projections",
            "knn_agreement", "projection_scores", "describe_projection_scores", "align",
-           "sample_rows", "downsample_images"]
+           "sample_rows", "downsample_images", "block_mean", "classical_inputs"]
 
 
 # -- which labels a table has ---------------------------------------------------------------------
@@ -372,6 +373,24 @@ def align(*feature_sets):
     return arrays, table
 
 
+def classical_inputs(table: pd.DataFrame, settings=None):
+    """The two inputs of the classical track, for the same tracks in the same order: the
+    140 MFCC summary statistics and the 32 x 32 log-mel images (both cached feature kinds).
+
+    Returns:
+        ``(X_stats, X_images, aligned_table)``; tracks that either extraction skipped are
+        left out of all three.
+
+    Notebook: 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb.
+    """
+    from . import features
+
+    stats = features.extract(table, "mfcc_stats", settings)
+    images = features.extract(table, "logmel_32x32", settings)
+    (X_stats, X_images), aligned = align(stats, images)
+    return np.asarray(X_stats), np.asarray(X_images), aligned
+
+
 def sample_rows(table: pd.DataFrame, max_points: int | None, seed: int = 0,
                 by: str | None = "genre") -> np.ndarray:
     """Positions of at most ``max_points`` rows, drawn evenly across the values of ``by``
@@ -394,31 +413,6 @@ def sample_rows(table: pd.DataFrame, max_points: int | None, seed: int = 0,
 
 
 # -- spectrogram images ----------------------------------------------------------------------------
-def block_mean(A: np.ndarray, out: int, axis: int) -> np.ndarray:
-    """``A`` shrunk (or stretched) to ``out`` cells along ``axis``.
-
-    Shrinking averages each block of input cells an output cell covers (area averaging); with
-    fewer input cells than output cells, the values are interpolated linearly.
-
-    Notebook: 02_correlation_and_projections.ipynb.
-    """
-    n = A.shape[axis]
-    if n >= out:  # area averaging: each output cell is the mean of a block of input cells
-        edges = np.linspace(0, n, out + 1).round().astype(int)
-        sums = np.add.reduceat(A, edges[:-1], axis=axis)
-        shape = [1] * A.ndim
-        shape[axis] = out
-        return sums / np.diff(edges).reshape(shape)
-    # fewer input cells than output cells: linear interpolation
-    src = np.linspace(0, n - 1, out)
-    lo = np.floor(src).astype(int)
-    hi = np.minimum(lo + 1, n - 1)
-    w_shape = [1] * A.ndim
-    w_shape[axis] = out
-    w = (src - lo).reshape(w_shape)
-    return np.take(A, lo, axis=axis) * (1 - w) + np.take(A, hi, axis=axis) * w
-
-
 def downsample_images(X: np.ndarray, shape=(32, 32), flatten: bool = True) -> np.ndarray:
     """Shrink spectrograms ``(n, freq, time)`` (or one ``(freq, time)``) to ``shape`` images.
 

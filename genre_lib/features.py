@@ -117,8 +117,11 @@ def summary_names(n_mfcc: int = 20, prefix: str = "mfcc") -> list[str]:
 
 def block_mean(A: np.ndarray, out: int, axis: int) -> np.ndarray:
     """``A`` shrunk (or stretched) to ``out`` cells along ``axis``: each output cell is the mean
-    of the block of input cells it covers; with fewer input cells, linear interpolation.
-    The same computation as :func:`genre_lib.analysis.block_mean`."""
+    of the block of input cells it covers (area averaging, which keeps each band's level); with
+    fewer input cells than output cells, linear interpolation.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     n = A.shape[axis]
     if n >= out:
         edges = np.linspace(0, n, out + 1).round().astype(int)

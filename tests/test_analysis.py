@@ -222,3 +222,14 @@ def test_align_sample_rows_and_description():
         analysis.projection_scores(maps, y, originals={"blobs": X, "noise": noise}))
     assert "blobs: strong grouping" in text and "chance level" in text
     assert "noise: no visible grouping" in text or "noise: some grouping" in text
+
+
+def test_classical_inputs_are_the_cached_kinds_aligned(ci_settings, ci_table):
+    """The 32x32 images from the store equal shrinking the cached log-mels, track by track."""
+    from genre_lib import features
+
+    X_stats, X_images, table = analysis.classical_inputs(ci_table, ci_settings)
+    assert X_stats.shape == (len(table), 140) and X_images.shape == (len(table), 1024)
+    mel = features.extract(table, "logmel", ci_settings)
+    np.testing.assert_allclose(X_images[:5], analysis.downsample_images(np.asarray(mel.X)[:5]),
+                               rtol=1e-5, atol=1e-4)
