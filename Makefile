@@ -19,7 +19,7 @@ export PYTHONUNBUFFERED := 1
 
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: setup run test unit notebooks bench clean browser-test
+.PHONY: setup run test lint unit notebooks bench clean browser-test
 
 setup: $(STAMP)
 
@@ -37,8 +37,12 @@ $(STAMP): requirements.txt pyproject.toml Makefile
 run: setup
 	$(PY) -m genre_lib run
 
-test: setup
+test: setup lint
 	GENRE_PROFILE=ci $(PYTEST) -q --durations=15 --nbval-lax --nbval-current-env tests notebooks
+
+# ruff (configured in pyproject.toml) over the package, the tests, the benchmarks and the notebooks
+lint: setup
+	$(PY) -m ruff check genre_lib tests benchmarks notebooks browser_tests scripts
 
 unit: setup
 	$(PYTEST) -q tests

@@ -18,13 +18,12 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
-
 from threadpoolctl import threadpool_limits
 
 from .config import PROFILE_TABLE, Settings, get_settings

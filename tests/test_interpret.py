@@ -288,8 +288,9 @@ def test_pick_tracks_prefers_named_genres_and_falls_back_to_tags():
 def test_excerpts_are_normalised_chunks_of_the_clip():
     from types import SimpleNamespace
 
-    from genre_lib.features import FeatureSet
     import pandas as pd
+
+    from genre_lib.features import FeatureSet
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3, 6, 40)).astype(np.float32) * 10 - 40
