@@ -66,7 +66,10 @@ def tag_matrix(table: pd.DataFrame, column: str = "tags") -> pd.DataFrame:
 
 
 def tag_frequencies(table: pd.DataFrame) -> pd.Series:
-    """How many tracks carry each tag, most frequent first."""
+    """How many tracks carry each tag, most frequent first.
+
+    Notebook: 02_correlation_and_projections.ipynb, 09_multilabel_tagging.ipynb.
+    """
     counts = pd.Series([t for tags in table["tags"] for t in tags], dtype=object).value_counts()
     counts.index.name = "tag"
     counts.name = "tracks"
@@ -74,7 +77,10 @@ def tag_frequencies(table: pd.DataFrame) -> pd.Series:
 
 
 def tags_per_clip(table: pd.DataFrame) -> pd.Series:
-    """The number of tags of each track (indexed by track id)."""
+    """The number of tags of each track (indexed by track id).
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     return pd.Series([len(t) for t in table["tags"]], index=table["track_id"].to_numpy(),
                      name="tags per clip")
 
@@ -155,7 +161,10 @@ def feature_correlation(X: np.ndarray, names=None) -> pd.DataFrame:
 
 
 def strongly_correlated_share(corr: pd.DataFrame, threshold: float = 0.8) -> float:
-    """Share of distinct feature pairs whose correlation exceeds ``threshold`` in size."""
+    """Share of distinct feature pairs whose correlation exceeds ``threshold`` in size.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     C = corr.to_numpy()
     iu = np.triu_indices(len(C), k=1)
     return float(np.mean(np.abs(C[iu]) > threshold)) if len(iu[0]) else 0.0
@@ -178,7 +187,10 @@ def feature_label_correlation(X: np.ndarray, labels, names=None) -> pd.DataFrame
 
 
 def top_features_per_label(corr: pd.DataFrame, n: int = 3) -> pd.DataFrame:
-    """For each label, the ``n`` features most positively correlated with it."""
+    """For each label, the ``n`` features most positively correlated with it.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     rows = []
     for label in corr.columns:
         best = corr[label].sort_values(ascending=False).head(n)
@@ -206,7 +218,10 @@ def pca_curve(X: np.ndarray, standardise: bool = True) -> np.ndarray:
 
 
 def components_for(ratios: np.ndarray, share: float = 0.9) -> int:
-    """How many leading components explain at least ``share`` of the variance."""
+    """How many leading components explain at least ``share`` of the variance.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     cum = np.cumsum(ratios)
     return int(min(np.searchsorted(cum, share - 1e-12) + 1, len(ratios)))
 

@@ -117,6 +117,8 @@ def load(path, sr: int | None = DEFAULT_SR, duration: float | None = None,
     ``min_seconds`` raises :class:`AudioError`; otherwise a short result is zero-padded to
     ``duration`` when ``pad`` is true. WAV, AU, FLAC, OGG and MP3 are decoded by libsndfile,
     so no ffmpeg is needed.
+
+    Notebook: 01_eda.ipynb, 10_transfer_learning.ipynb, 12_serving.ipynb.
     """
     path = Path(path)
     _precheck(path)
@@ -185,7 +187,10 @@ def segment(y: np.ndarray, sr: int, seconds: float, hop_seconds: float | None = 
 
 
 def write_wav(path, y: np.ndarray, sr: int = DEFAULT_SR) -> Path:
-    """Write a mono float signal as 16-bit PCM WAV (atomically: temp file, then rename)."""
+    """Write a mono float signal as 16-bit PCM WAV (atomically: temp file, then rename).
+
+    Notebook: 12_serving.ipynb.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")

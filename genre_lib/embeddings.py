@@ -96,6 +96,8 @@ def track_embeddings(trained, fs, split: str | None = "test", layer: str = "embe
 
     The model sees each track as consecutive excerpts (``trained.chunks``); the excerpts'
     vectors are averaged per track, as predictions are.
+
+    Notebook: 08_embedding_clustering.ipynb.
     """
     part = subset(fs, split) if split else fs
     if len(part.table) == 0:
@@ -123,7 +125,10 @@ def pool_by_track(E: np.ndarray, owners, track_ids) -> np.ndarray:
 
 def rows_for(track_ids, fs) -> np.ndarray:
     """The rows of ``fs.X`` for ``track_ids``, in that order (e.g. MFCC statistics for the
-    tracks an embedding covers). Tracks the FeatureSet lacks are a clear error."""
+    tracks an embedding covers). Tracks the FeatureSet lacks are a clear error.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     index = {t: i for i, t in enumerate(fs.table["track_id"])}
     missing = [t for t in track_ids if t not in index]
     if missing:
@@ -135,7 +140,10 @@ def rows_for(track_ids, fs) -> np.ndarray:
 # -- labels -------------------------------------------------------------------------------------------
 def reference_labels(table: pd.DataFrame):
     """What "same kind of music" means for this table: genres when every track has one,
-    else tag sets (for precision at k), with a short description of the choice."""
+    else tag sets (for precision at k), with a short description of the choice.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     if has_genres(table):
         return table["genre"].to_numpy(), "genre"
     return [frozenset(t) for t in table["tags"]], "shared tag"
@@ -143,7 +151,10 @@ def reference_labels(table: pd.DataFrame):
 
 # -- clustering ---------------------------------------------------------------------------------------
 def standardise(E: np.ndarray) -> np.ndarray:
-    """Zero mean and unit variance per dimension (constant dimensions stay 0)."""
+    """Zero mean and unit variance per dimension (constant dimensions stay 0).
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     from sklearn.preprocessing import StandardScaler
 
     return StandardScaler().fit_transform(np.asarray(E, dtype=np.float64))
@@ -163,6 +174,8 @@ def cluster_scores(E: np.ndarray, labels=None, k: int | None = None, seed: int =
 
     Returns ``k``, ``inertia``, ``silhouette`` and, when single ``labels`` are given, ``ari``
     and ``nmi`` against them, plus the cluster of each vector under ``clusters``.
+
+    Notebook: 08_embedding_clustering.ipynb.
     """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
 
@@ -185,7 +198,10 @@ def cluster_scores(E: np.ndarray, labels=None, k: int | None = None, seed: int =
 
 
 def k_sweep(E: np.ndarray, ks=range(2, 13), seed: int = 0) -> pd.DataFrame:
-    """Inertia and silhouette of k-means for each k (capped at n_vectors - 1)."""
+    """Inertia and silhouette of k-means for each k (capped at n_vectors - 1).
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     from sklearn.metrics import silhouette_score
     from tqdm.auto import tqdm
 
@@ -204,6 +220,8 @@ def cluster_table(clusters, labels) -> pd.DataFrame:
 
     Columns are ordered so that each genre's most common cluster tends to sit on the
     diagonal, which makes a good clustering look like a good confusion matrix.
+
+    Notebook: 08_embedding_clustering.ipynb.
     """
     table = pd.crosstab(pd.Series(labels, name="genre"), pd.Series(clusters, name="cluster"))
     order, used = [], set()
@@ -219,7 +237,10 @@ def cluster_table(clusters, labels) -> pd.DataFrame:
 
 def tsne(E: np.ndarray, perplexity: float = 30.0, seed: int = 0, **kwargs) -> np.ndarray:
     """A 2D t-SNE projection of the standardised vectors (perplexity capped for small sets;
-    ``kwargs`` go to ``sklearn.manifold.TSNE``, e.g. ``max_iter``)."""
+    ``kwargs`` go to ``sklearn.manifold.TSNE``, e.g. ``max_iter``).
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     from sklearn.manifold import TSNE
 
     n = len(E)
@@ -255,6 +276,8 @@ def precision_at_k(E: np.ndarray, labels, k: int = 5, metric: str = "cosine") ->
 
     ``labels`` are single labels (same genre counts) or sets of tags (sharing one counts).
     Vectors without any tag are left out as queries.
+
+    Notebook: 08_embedding_clustering.ipynb.
     """
     labels = list(labels)
     n = len(labels)
@@ -273,7 +296,10 @@ def precision_at_k(E: np.ndarray, labels, k: int = 5, metric: str = "cosine") ->
 
 
 def chance_precision(labels) -> float:
-    """Precision at k expected from random neighbours: the chance two different tracks match."""
+    """Precision at k expected from random neighbours: the chance two different tracks match.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     labels = list(labels)
     n = len(labels)
     hits = [np.mean([_same(labels[i], labels[j]) for j in range(n) if j != i]) for i in range(n)
@@ -288,6 +314,8 @@ def compare_spaces(spaces: dict, table: pd.DataFrame, k_neighbours: int = 5, see
     ``spaces`` maps a name (e.g. "MFCC statistics", "CNN embedding") to an (n, d) array
     aligned with ``table``. k-means uses ``n_clusters`` or the number of genres (10 when
     the dataset has only tags). Without genres, ARI and NMI are left empty.
+
+    Notebook: 08_embedding_clustering.ipynb.
     """
     labels, kind = reference_labels(table)
     genres = labels if kind == "genre" else None
@@ -307,7 +335,10 @@ def compare_spaces(spaces: dict, table: pd.DataFrame, k_neighbours: int = 5, see
 # -- listening -----------------------------------------------------------------------------------------
 def audio_player(path, sr: int = 22050, seconds: float | None = 10.0, offset: float = 0.0):
     """An ``IPython.display.Audio`` player for a track (the first ``seconds``), or ``None``
-    with a printed reason when the file cannot be read."""
+    with a printed reason when the file cannot be read.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     from IPython.display import Audio
 
     from . import audio
@@ -322,7 +353,10 @@ def audio_player(path, sr: int = 22050, seconds: float | None = 10.0, offset: fl
 
 def neighbour_table(E: np.ndarray, table: pd.DataFrame, query: int, k: int = 5,
                     metric: str = "cosine") -> pd.DataFrame:
-    """The query track and its ``k`` nearest neighbours with genre/tags and distance."""
+    """The query track and its ``k`` nearest neighbours with genre/tags and distance.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     idx, dist = neighbours(E, query, k, metric)
     rows = [query, *idx]
     cols = [c for c in ("track_id", "genre", "tags") if c in table]

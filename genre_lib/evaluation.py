@@ -21,7 +21,10 @@ from .config import Settings, get_settings
 
 # -- metrics ------------------------------------------------------------------------------------
 def top_k_accuracy(y_true, proba: np.ndarray, classes, k: int = 3) -> float:
-    """Share of items whose true label is among the ``k`` most probable classes."""
+    """Share of items whose true label is among the ``k`` most probable classes.
+
+    Notebook: 03_baseline_mfcc_svm.ipynb.
+    """
     classes = list(classes)
     index = {c: i for i, c in enumerate(classes)}
     true_idx = np.array([index[c] for c in y_true])
@@ -45,7 +48,10 @@ def classification_metrics(y_true, y_pred, proba: np.ndarray | None = None, clas
 
 
 def report_table(y_true, y_pred, labels=None) -> pd.DataFrame:
-    """Per-class precision, recall, F1 and support as a DataFrame (sklearn's report)."""
+    """Per-class precision, recall, F1 and support as a DataFrame (sklearn's report).
+
+    Notebook: 03_baseline_mfcc_svm.ipynb.
+    """
     from sklearn.metrics import classification_report
 
     rep = classification_report(y_true, y_pred, labels=labels, output_dict=True, zero_division=0)
@@ -112,6 +118,8 @@ def tag_metrics(Y: np.ndarray, P: np.ndarray) -> dict:
 
     ``Y`` is the 0/1 tag matrix (tracks x tags), ``P`` the predicted probabilities; the
     result also says how many tracks (``n``) and tags (``n_tags_scored``) were scored.
+
+    Notebook: 12_serving.ipynb.
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -150,7 +158,10 @@ def aggregate_tracks(track_ids, proba: np.ndarray, classes) -> pd.DataFrame:
 # -- results rows -------------------------------------------------------------------------------
 def result_row(model: str, split: str, metrics: dict, settings: Settings | None = None,
                wall_time_s: float | None = None, **extra) -> dict:
-    """One experiment's result: dataset, model, split, metrics, seed, wall time, versions."""
+    """One experiment's result: dataset, model, split, metrics, seed, wall time, versions.
+
+    Notebook: 08_embedding_clustering.ipynb, 10_transfer_learning.ipynb.
+    """
     from . import versions
 
     settings = settings or get_settings()
@@ -167,7 +178,10 @@ def result_row(model: str, split: str, metrics: dict, settings: Settings | None 
 
 
 def save_result(row: dict, settings: Settings | None = None) -> Path:
-    """Write a results row to ``results/<run name>/<model>__<split>.json`` (replacing it)."""
+    """Write a results row to ``results/<run name>/<model>__<split>.json`` (replacing it).
+
+    Notebook: 08_embedding_clustering.ipynb, 10_transfer_learning.ipynb.
+    """
     settings = settings or get_settings()
     settings.results_dir.mkdir(parents=True, exist_ok=True)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in row["model"])
@@ -179,7 +193,10 @@ def save_result(row: dict, settings: Settings | None = None) -> Path:
 
 
 def load_results(settings: Settings | None = None, split: str | None = None) -> pd.DataFrame:
-    """All results rows of the current run as a DataFrame (empty when none exist yet)."""
+    """All results rows of the current run as a DataFrame (empty when none exist yet).
+
+    Notebook: 10_transfer_learning.ipynb.
+    """
     settings = settings or get_settings()
     rows = []
     for p in sorted(Path(settings.results_dir).glob("*.json")):
@@ -231,7 +248,11 @@ PUBLISHED = pd.DataFrame([
 
 
 def published(dataset: str) -> pd.DataFrame:
-    """Published figures for ``dataset`` (FMA medium rows also apply to fma_small's family)."""
+    """Published figures for ``dataset`` (FMA medium rows also apply to fma_small's family).
+
+    Notebook: 03_baseline_mfcc_svm.ipynb, 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb,
+        10_transfer_learning.ipynb.
+    """
     return PUBLISHED[PUBLISHED["dataset"] == dataset].reset_index(drop=True)
 
 
@@ -255,7 +276,8 @@ def comparison_table(results: pd.DataFrame, dataset: str, metric: str = "accurac
         One row per system with ``system``, ``metric``, ``columns`` and ``origin`` (``measured
         here (<split> split)`` or ``published: <source>``).
 
-    Notebook: 03_baseline_mfcc_svm.ipynb, 08_embedding_clustering.ipynb, 09_multilabel_tagging.ipynb.
+    Notebook: 03_baseline_mfcc_svm.ipynb, 08_embedding_clustering.ipynb,
+        09_multilabel_tagging.ipynb.
     """
     columns = [c for c in columns if c != metric]
     ours = pd.DataFrame(columns=["system", metric, *columns, "origin"])

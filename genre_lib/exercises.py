@@ -127,6 +127,11 @@ def check(value, name: str, *, kind=None, shape=None, length: int | None = None,
     value must lie in. It prints one line (``[to do]``, ``[not yet]`` with the hint, or
     ``[looks plausible]``) and returns nothing, so a cell ending with it shows no ``Out[]``;
     whether the answer is *right* is decided by the hidden tests when the notebook is graded.
+
+    Notebook: 01_eda.ipynb, 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb,
+        04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 07_filter_visualisation.ipynb,
+        08_embedding_clustering.ipynb, 09_multilabel_tagging.ipynb, 10_transfer_learning.ipynb,
+        12_serving.ipynb.
     """
     if is_unanswered(value):
         print(f"[to do] {name} is not answered yet: replace the None in the cell above with your "
@@ -163,7 +168,10 @@ def check(value, name: str, *, kind=None, shape=None, length: int | None = None,
 # -- the hidden part of a test cell: raise, so that a wrong answer scores no points --------------
 
 def expect_shape(value, shape, name: str = "answer", hint: str | None = None) -> _Passed:
-    """``value`` has exactly ``shape`` (``None`` in ``shape`` matches any length)."""
+    """``value`` has exactly ``shape`` (``None`` in ``shape`` matches any length).
+
+    Notebook: 01_eda.ipynb, 07_filter_visualisation.ipynb, 11_hyperparameter_search.ipynb.
+    """
     _require_answer(value, name, hint)
     got = np.shape(value)
     if not _shape_matches(got, shape):
@@ -173,7 +181,12 @@ def expect_shape(value, shape, name: str = "answer", hint: str | None = None) ->
 
 def expect_close(value, expected, name: str = "answer", rtol: float = 1e-4, atol: float = 1e-6,
                  hint: str | None = None) -> _Passed:
-    """``value`` equals ``expected`` up to floating-point tolerance (the value is not shown)."""
+    """``value`` equals ``expected`` up to floating-point tolerance (the value is not shown).
+
+    Notebook: 01_eda.ipynb, 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb,
+        07_filter_visualisation.ipynb, 08_embedding_clustering.ipynb, 09_multilabel_tagging.ipynb,
+        10_transfer_learning.ipynb, 11_hyperparameter_search.ipynb.
+    """
     _require_answer(value, name, hint)
     try:
         value = np.asarray(value, dtype=float)
@@ -193,7 +206,10 @@ def expect_close(value, expected, name: str = "answer", rtol: float = 1e-4, atol
 
 def expect_between(value, low: float, high: float, name: str = "answer",
                    hint: str | None = None) -> _Passed:
-    """A number inside ``[low, high]``."""
+    """A number inside ``[low, high]``.
+
+    Notebook: 09_multilabel_tagging.ipynb, 11_hyperparameter_search.ipynb.
+    """
     _require_answer(value, name, hint)
     try:
         v = float(value)
@@ -207,7 +223,12 @@ def expect_between(value, low: float, high: float, name: str = "answer",
 
 
 def expect_equal(value, expected, name: str = "answer", hint: str | None = None) -> _Passed:
-    """Exact equality (for labels, counts, sets); the expected value is not shown."""
+    """Exact equality (for labels, counts, sets); the expected value is not shown.
+
+    Notebook: 01_eda.ipynb, 02_correlation_and_projections.ipynb, 04_cnn.ipynb, 05_crnn.ipynb,
+        06_parallel_cnn_rnn.ipynb, 07_filter_visualisation.ipynb, 11_hyperparameter_search.ipynb,
+        12_serving.ipynb.
+    """
     _require_answer(value, name, hint)
     try:
         same = bool(value == expected)
@@ -219,7 +240,10 @@ def expect_equal(value, expected, name: str = "answer", hint: str | None = None)
 
 
 def expect_same_series(value, expected, name: str = "answer", hint: str | None = None) -> _Passed:
-    """A pandas Series with the same index (in any order) and the same value for every entry."""
+    """A pandas Series with the same index (in any order) and the same value for every entry.
+
+    Notebook: 04_cnn.ipynb.
+    """
     import pandas as pd
 
     _require_answer(value, name, hint)

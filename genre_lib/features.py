@@ -76,12 +76,17 @@ def logmel(y: np.ndarray, sr: int = _M["sr"], n_fft: int = _M["n_fft"],
     """Log-mel spectrogram in dB, shape (n_mels, frames).
 
     Equal to ``librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, ...))``.
+
+    Notebook: 01_eda.ipynb.
     """
     return power_to_db(mel_power(y, sr, n_fft, hop_length, n_mels, fmin, fmax), top_db)
 
 
 def mfcc_from_logmel(S_db: np.ndarray, n_mfcc: int = 20) -> np.ndarray:
-    """MFCCs (n_mfcc, frames): the orthonormal DCT-II of a log-mel spectrogram, as librosa does."""
+    """MFCCs (n_mfcc, frames): the orthonormal DCT-II of a log-mel spectrogram, as librosa does.
+
+    Notebook: 01_eda.ipynb.
+    """
     from scipy.fft import dct
 
     return dct(S_db, axis=-2, type=2, norm="ortho")[..., :n_mfcc, :].astype(np.float32)
@@ -232,7 +237,10 @@ def resolve_params(kind: str, settings: Settings | None = None, params: dict | N
 
 
 def compute(kind: str, y: np.ndarray, settings: Settings | None = None, **params) -> np.ndarray:
-    """Compute feature ``kind`` for one signal (no store); defaults from ``settings``."""
+    """Compute feature ``kind`` for one signal (no store); defaults from ``settings``.
+
+    Notebook: 12_serving.ipynb.
+    """
     return KINDS[kind].func(y, resolve_params(kind, settings, params))
 
 
@@ -509,7 +517,10 @@ def _report(n: int, new: dict, cached: dict, transient: dict, limit: int = 20) -
 
 
 def summary_frame(fs: FeatureSet) -> pd.DataFrame:
-    """An ``mfcc_stats`` FeatureSet as a DataFrame with named columns, indexed by track id."""
+    """An ``mfcc_stats`` FeatureSet as a DataFrame with named columns, indexed by track id.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     if fs.kind != "mfcc_stats":
         raise ValueError("summary_frame needs kind='mfcc_stats'")
     return pd.DataFrame(fs.X, columns=summary_names(fs.params["n_mfcc"]),

@@ -249,7 +249,10 @@ def _mask(out: np.ndarray, kind: str, rng: np.random.Generator, p: float) -> Non
 # -- labels -------------------------------------------------------------------------------------
 def encode_labels(table, classes: list[str], target: str) -> np.ndarray:
     """Labels aligned with the rows of ``table`` (a dataset table): genre indices ``(n,)``
-    for ``target="genre"``, or a 0/1 tag matrix ``(n, len(classes))`` for ``"tags"``."""
+    for ``target="genre"``, or a 0/1 tag matrix ``(n, len(classes))`` for ``"tags"``.
+
+    Notebook: 12_serving.ipynb.
+    """
     index = {c: i for i, c in enumerate(classes)}
     if target == "genre":
         return np.array([index[g] for g in table["genre"]], dtype=np.int32)
@@ -338,7 +341,10 @@ def numpy_chunks(X, spec, length: int, max_chunks: int | None = None,
                  rows=None) -> tuple[np.ndarray, np.ndarray]:
     """All consecutive chunks of every clip ``X[rows]`` (default all) as one array in the
     model's layout, and each chunk's row of ``X`` (used for prediction: raw chunks, which
-    the model standardises itself)."""
+    the model standardises itself).
+
+    Notebook: 12_serving.ipynb.
+    """
     pairs = eval_pairs(X, length, max_chunks, rows)
     if not pairs:
         shape = input_shape_for(spec, X.shape[1] if X.ndim == 3 else None, length)

@@ -28,6 +28,8 @@ def activation_maps(model, x: np.ndarray, layers: list[str] | None = None) -> di
 
     ``x`` is one model input (with or without the batch axis). Returns ``{layer: array}``
     with the batch axis dropped, e.g. (freq, time, channels) for a 2D conv layer.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     import keras
 
@@ -56,6 +58,8 @@ def saliency(model, X: np.ndarray, classes, smooth_samples: int = 0, smooth_nois
     ``classes`` gives one class index per input (or one for all). With ``smooth_samples`` > 0
     the gradient is averaged over noisy copies of the input (SmoothGrad), the noise's standard
     deviation being ``smooth_noise`` times each input's value range. Returns (n, freq, time).
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     _check_backend(backend)
     X = _with_channel(X, model)
@@ -117,6 +121,8 @@ def gradcam(model, X: np.ndarray, classes, layer: str | None = None,
     The feature maps of ``layer`` are weighted by the class score's gradient averaged over
     positions, summed over channels, passed through ReLU, stretched (bilinear) to the input's
     size and scaled to [0, 1]. Returns (n, freq, time).
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     _check_backend(backend)
     X = _with_channel(X, model)
@@ -144,6 +150,8 @@ def gradcam_parts(model, X: np.ndarray, classes, layer: str | None = None):
 
     Grad-CAM is then ``relu(sum_c mean_ft(G[..., c]) * A[..., c])`` (see :func:`finish_cam`
     for stretching it to the input's size).
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     import keras
     import tensorflow as tf
@@ -163,7 +171,10 @@ def gradcam_parts(model, X: np.ndarray, classes, layer: str | None = None):
 
 def finish_cam(cam: np.ndarray, size) -> np.ndarray:
     """Stretch coarse class-activation maps (n, f, t) bilinearly to ``size`` (freq, time) and
-    scale each to [0, 1]."""
+    scale each to [0, 1].
+
+    Notebook: 07_filter_visualisation.ipynb.
+    """
     from scipy.ndimage import zoom
 
     cam = np.asarray(cam, dtype=np.float32)
@@ -183,7 +194,10 @@ def _gradcam_tape(model, X, idx, layer):
 
 def most_active_units(model, layer: str, X: np.ndarray, n: int = 8) -> list[int]:
     """The ``n`` units (filters) of ``layer`` with the highest mean activation over ``X``:
-    the ones worth looking at first (some filters of a small model never fire)."""
+    the ones worth looking at first (some filters of a small model never fire).
+
+    Notebook: 07_filter_visualisation.ipynb.
+    """
     act = unit_activation(model, layer, range(model.get_layer(layer).output.shape[-1]), X)
     return [int(u) for u in np.argsort(-act.mean(axis=0), kind="stable")[:n]]
 
@@ -194,6 +208,8 @@ def tf_keras_vis_check(model, X: np.ndarray, layer: str | None = None) -> pd.Dat
     One row per method with ``ok`` (tf-keras-vis ran) and the largest absolute difference
     between the two maps (both in [0, 1]). Notebook 07 prints it, so a student sees that the
     library works on this Keras version rather than taking it on trust.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     X = _with_channel(X, model)[:2]
     probs = np.asarray(model(X, training=False))
@@ -221,6 +237,8 @@ def excerpts(trained, fs, rows, which: str = "middle") -> tuple[np.ndarray, np.n
     ``trained`` is a ``genre_lib.training.Trained``; the excerpt is the first or the middle
     one of the consecutive chunks the model judges the clip by. Returns (model inputs,
     dB excerpts of shape (n, n_mels, frames)).
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     from .. import pipeline
 
@@ -237,7 +255,10 @@ def excerpts(trained, fs, rows, which: str = "middle") -> tuple[np.ndarray, np.n
 def pick_tracks(table: pd.DataFrame, n: int = 4, split: str = "test", prefer=(),
                 seed: int = 0) -> list[int]:
     """Row positions of up to ``n`` tracks of ``split`` with different genres (``prefer``
-    first, e.g. ("rock", "classical")), or, without genres, with different first tags."""
+    first, e.g. ("rock", "classical")), or, without genres, with different first tags.
+
+    Notebook: 07_filter_visualisation.ipynb.
+    """
     part = table[table["split"] == split] if (table["split"] == split).any() else table
     if "genre" in part and part["genre"].notna().all():
         key = part["genre"]

@@ -62,6 +62,8 @@ def conv_layers(model) -> list[str]:
 
     Models built by ``genre_lib.models`` name them ``block1_conv`` .. ``blockN_conv``; for other
     models every ``Conv1D``/``Conv2D`` layer is listed in the order the model applies them.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     import keras
 
@@ -74,7 +76,10 @@ def conv_layers(model) -> list[str]:
 
 
 def first_and_last_conv(model) -> tuple[str, str]:
-    """The first and the last convolution layer's names (raises if the model has none)."""
+    """The first and the last convolution layer's names (raises if the model has none).
+
+    Notebook: 07_filter_visualisation.ipynb.
+    """
     names = conv_layers(model)
     if not names:
         raise ValueError(f"model {model.name!r} has no convolution layer to visualise")
@@ -89,6 +94,8 @@ def response_layer(model, conv: str) -> str:
     linear map over all positions is maximised by a flat image (every bin pushed to the same
     end of the range): a blank picture. After the ReLU only positions where the filter's
     pattern is present count, so the ascent has to draw the pattern.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     m = re.fullmatch(r"(.*\D)?(\d+)_conv", conv)
     if m:
@@ -103,6 +110,8 @@ def input_range(X: np.ndarray, q: tuple[float, float] = (1.0, 99.0)) -> tuple[fl
 
     Activation maximisation keeps its image inside this range, so the picture stays
     comparable with what the model saw in training.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     lo, hi = np.percentile(np.asarray(X, dtype=np.float64), q)
     if not np.isfinite([lo, hi]).all() or hi <= lo:

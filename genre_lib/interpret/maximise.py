@@ -47,7 +47,10 @@ class Maximised:
 
 def default_steps(settings=None) -> int:
     """Gradient steps for activation maximisation: the profile's ``interpret_steps`` (200 in
-    the full profile, 30 in ci)."""
+    the full profile, 30 in ci).
+
+    Notebook: 07_filter_visualisation.ipynb.
+    """
     from ..config import get_settings
 
     settings = settings or get_settings()
@@ -129,6 +132,8 @@ def maximise(model, layer: str, units, input_range: tuple[float, float],
     With ``backend="tf-keras-vis"`` this runs ``ActivationMaximization`` (with
     ``ReplaceToLinear`` for the classes); if that raises, a warning says why and the
     ``GradientTape`` version runs instead.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     _check_backend(backend)
     units = [int(u) for u in np.atleast_1d(units)]
@@ -247,6 +252,8 @@ def activation_gain(model, result: Maximised, reference: np.ndarray | None = Non
     unit silent), and, when ``reference`` (real inputs) is
     given, the unit's mean and maximum activation over them. A readable, non-trivial image
     has a large ``z``: a blank or noise-like image would score about like random noise.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     shape = tuple(model.inputs[0].shape[1:])
     noise = random_inputs(shape, n_random, result.input_range, seed=seed)
@@ -270,6 +277,8 @@ def image_stats(images: np.ndarray) -> pd.DataFrame:
     ``std`` is near 0 for a blank image; ``smooth_f`` and ``smooth_t`` are the correlation
     of each value with its neighbour along frequency and along time, near 0 for white noise
     and near 1 for smooth, structured patterns.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     images = np.asarray(images, dtype=np.float64)
     images = images.reshape(images.shape[0], images.shape[1], -1)  # (n, freq, time*channels)

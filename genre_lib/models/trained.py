@@ -225,13 +225,19 @@ class Trained:
 
 # -- saving and loading ---------------------------------------------------------------------------
 def paths_for(name: str, settings: Settings) -> tuple[Path, Path]:
-    """``models/<run name>/<name>.keras`` and its sidecar ``<name>.json``."""
+    """``models/<run name>/<name>.keras`` and its sidecar ``<name>.json``.
+
+    Notebook: 12_serving.ipynb.
+    """
     base = settings.models_dir / name
     return base.with_suffix(".keras"), base.with_suffix(".json")
 
 
 def saved_models(settings: Settings | None = None) -> list[str]:
-    """Names of the models saved (with a sidecar) for the current run."""
+    """Names of the models saved (with a sidecar) for the current run.
+
+    Notebook: 05_crnn.ipynb.
+    """
     return saved_names((settings or get_settings()).models_dir)
 
 

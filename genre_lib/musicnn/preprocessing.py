@@ -43,7 +43,10 @@ def to_16k(y: np.ndarray, sr: int) -> np.ndarray:
 
 def mel_power(y: np.ndarray, sr: int = SR) -> np.ndarray:
     """Mel power spectrogram of ``y``, shape (frames, 96), float32: librosa's
-    ``melspectrogram`` with musicnn's parameters (centred frames, zero padding at the edges)."""
+    ``melspectrogram`` with musicnn's parameters (centred frames, zero padding at the edges).
+
+    Notebook: 10_transfer_learning.ipynb.
+    """
     import librosa
 
     y16 = to_16k(y, sr)
@@ -72,6 +75,8 @@ def float16_overflow(S: np.ndarray) -> dict:
     Returns the number of bins, how many of them become infinite, the largest power, and
     the power above which ``10000 * S`` overflows float16 (65504 / 10000, about 6.55).
     Shown in the notebook so the trap is visible; nothing in the package computes in float16.
+
+    Notebook: 10_transfer_learning.ipynb.
     """
     S = np.asarray(S, dtype=np.float32)
     with np.errstate(over="ignore"):

@@ -15,7 +15,10 @@ __all__ = ["tag_frequency", "tags_per_clip_hist", "correlation_heatmap", "explai
 
 
 def tag_frequency(freq, top: int = 30, ax=None, title: str | None = None):
-    """Horizontal bars: tracks per tag for the ``top`` most frequent tags (a Series)."""
+    """Horizontal bars: tracks per tag for the ``top`` most frequent tags (a Series).
+
+    Notebook: 02_correlation_and_projections.ipynb, 09_multilabel_tagging.ipynb.
+    """
     shown = freq.head(top)[::-1]
     ax = get_ax(ax, figsize=(6, max(2.5, 0.22 * len(shown) + 1)))
     ax.barh(range(len(shown)), shown.to_numpy(), color="C0")
@@ -26,7 +29,10 @@ def tag_frequency(freq, top: int = 30, ax=None, title: str | None = None):
 
 
 def tags_per_clip_hist(counts, ax=None, title: str = "tags per clip"):
-    """Histogram of the number of tags per clip, one bar per count."""
+    """Histogram of the number of tags per clip, one bar per count.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     counts = np.asarray(counts, dtype=int)
     ax = get_ax(ax, figsize=(5, 3))
     edges = np.arange(counts.min() if len(counts) else 0, (counts.max() if len(counts) else 0) + 2) - 0.5
@@ -44,6 +50,8 @@ def correlation_heatmap(corr, ax=None, title: str | None = None, annotate: bool 
 
     Tick labels are thinned to at most ``max_ticks`` per axis so large matrices (the 140
     MFCC statistics) stay readable.
+
+    Notebook: 02_correlation_and_projections.ipynb, 09_multilabel_tagging.ipynb.
     """
     M = corr.to_numpy(dtype=float)
     rows, cols = [str(r) for r in corr.index], [str(c) for c in corr.columns]
@@ -70,7 +78,10 @@ def correlation_heatmap(corr, ax=None, title: str | None = None, annotate: bool 
 
 
 def explained_variance(ratios, share: float = 0.9, ax=None, title: str | None = None):
-    """Per-component and cumulative explained variance, with the ``share`` threshold marked."""
+    """Per-component and cumulative explained variance, with the ``share`` threshold marked.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     ratios = np.asarray(ratios, dtype=float)
     cum = np.cumsum(ratios)
     k = int(min(np.searchsorted(cum, share - 1e-12) + 1, len(ratios)))
@@ -130,7 +141,10 @@ def projection(Z, labels, ax=None, title: str | None = None, palette: dict | Non
 def projection_grid(maps: dict, labels, scores=None, title: str | None = None):
     """Every ``{(input, method): Z}`` map in a grid (rows: inputs, columns: methods), one
     shared legend; with ``scores`` (from ``analysis.projection_scores``) each panel's title
-    carries its k-NN agreement."""
+    carries its k-NN agreement.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
     import matplotlib.pyplot as plt
 
     inputs = list(dict.fromkeys(k[0] for k in maps))
@@ -164,7 +178,10 @@ def projection_grid(maps: dict, labels, scores=None, title: str | None = None):
 def baseline_bars(table, metrics=("valid_accuracy", "accuracy", "f1_macro"), ax=None,
                   title: str | None = None, chance: float | None = None):
     """Grouped horizontal bars per model and feature set for the given metric columns of a
-    baselines table (``genre_lib.baselines.run_all(...).table`` rows, possibly concatenated)."""
+    baselines table (``genre_lib.baselines.run_all(...).table`` rows, possibly concatenated).
+
+    Notebook: 03_baseline_mfcc_svm.ipynb.
+    """
     import pandas as pd
 
     frame = pd.DataFrame(table).copy()

@@ -31,7 +31,13 @@ def get_ax(ax=None, figsize=(8, 3)):
 
 
 def save(fig_or_ax, name: str, settings=None) -> Path:
-    """Save a figure as ``figures/<run name>/<name>.png`` and return the path."""
+    """Save a figure as ``figures/<run name>/<name>.png`` and return the path.
+
+    Notebook: 01_eda.ipynb, 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb,
+        04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 07_filter_visualisation.ipynb,
+        08_embedding_clustering.ipynb, 09_multilabel_tagging.ipynb, 10_transfer_learning.ipynb,
+        11_hyperparameter_search.ipynb.
+    """
     from ..config import get_settings
 
     settings = settings or get_settings()
@@ -44,7 +50,10 @@ def save(fig_or_ax, name: str, settings=None) -> Path:
 
 
 def waveform(y: np.ndarray, sr: int = 22050, ax=None, title: str | None = None, color="C0"):
-    """A waveform against time in seconds (min/max envelope for long signals)."""
+    """A waveform against time in seconds (min/max envelope for long signals).
+
+    Notebook: 01_eda.ipynb.
+    """
     ax = get_ax(ax)
     n = len(y)
     if n > 20000:  # draw the envelope, not 600,000 points
@@ -82,7 +91,10 @@ def spectrogram(S_db: np.ndarray, sr: int = 22050, hop_length: int = 512, ax=Non
                 fmax: float | None = None, vmin=None, vmax=None, cmap="magma",
                 clabel: str = "level (dB)"):
     """A (log-mel) spectrogram with a time axis in seconds, a frequency axis in Hz and a
-    colour bar labelled ``clabel`` (give another for values that are not dB, e.g. MFCCs)."""
+    colour bar labelled ``clabel`` (give another for values that are not dB, e.g. MFCCs).
+
+    Notebook: 01_eda.ipynb, 03_baseline_mfcc_svm.ipynb, 07_filter_visualisation.ipynb.
+    """
     ax = get_ax(ax, figsize=(8, 3.5))
     img = specshow(ax, S_db, sr, hop_length, x_axis="time", y_axis=y_axis, fmax=fmax,
                    vmin=vmin, vmax=vmax, cmap=cmap)
@@ -95,7 +107,10 @@ def spectrogram(S_db: np.ndarray, sr: int = 22050, hop_length: int = 512, ax=Non
 
 def spectrogram_grid(items, sr: int = 22050, hop_length: int = 512, ncols: int = 5,
                      y_axis: str = "mel", title: str | None = None):
-    """A grid of spectrograms, one per ``(label, S_db)`` in ``items``; shared colour scale."""
+    """A grid of spectrograms, one per ``(label, S_db)`` in ``items``; shared colour scale.
+
+    Notebook: 01_eda.ipynb.
+    """
     import matplotlib.pyplot as plt
 
     items = list(items)
@@ -121,7 +136,10 @@ def spectrogram_grid(items, sr: int = 22050, hop_length: int = 512, ncols: int =
 
 
 def class_balance(table, column: str = "genre", by: str = "split", ax=None):
-    """Tracks per label, stacked by split."""
+    """Tracks per label, stacked by split.
+
+    Notebook: 01_eda.ipynb, 02_correlation_and_projections.ipynb.
+    """
     import pandas as pd
 
     ax = get_ax(ax, figsize=(8, 3.5))
@@ -137,7 +155,10 @@ def class_balance(table, column: str = "genre", by: str = "split", ax=None):
 
 def confusion_matrix(y_true, y_pred, labels=None, normalize: bool = True, ax=None,
                      title: str | None = None, cmap="Blues"):
-    """A (row-normalised) confusion matrix as an annotated heatmap."""
+    """A (row-normalised) confusion matrix as an annotated heatmap.
+
+    Notebook: 03_baseline_mfcc_svm.ipynb.
+    """
     from sklearn.metrics import confusion_matrix as cm
 
     labels = list(labels) if labels is not None else sorted(set(y_true) | set(y_pred))
@@ -163,7 +184,10 @@ def confusion_matrix(y_true, y_pred, labels=None, normalize: bool = True, ax=Non
 
 
 def history(hist, metrics=("loss", "accuracy"), axes=None, title: str | None = None):
-    """Training curves (train and validation) from a Keras History or its ``.history`` dict."""
+    """Training curves (train and validation) from a Keras History or its ``.history`` dict.
+
+    Notebook: 04_cnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    """
     import matplotlib.pyplot as plt
 
     h = getattr(hist, "history", hist)
@@ -184,7 +208,10 @@ def history(hist, metrics=("loss", "accuracy"), axes=None, title: str | None = N
 
 
 def by_label(values, labels, ax=None, ylabel: str = "", title: str | None = None, order=None):
-    """Box plot of one value per track, grouped by label and sorted by median."""
+    """Box plot of one value per track, grouped by label and sorted by median.
+
+    Notebook: 01_eda.ipynb.
+    """
     import pandas as pd
 
     frame = pd.DataFrame({"v": np.asarray(values, dtype=float), "label": list(labels)})
@@ -203,6 +230,8 @@ def mean_spectrum_by_label(S_db: np.ndarray, labels, sr: int = 22050, fmax: floa
     """Mean over time and tracks of log-mel spectrograms (N, n_mels, frames), one curve per label.
 
     The x axis is the centre frequency of each mel band, on the mel scale's own spacing.
+
+    Notebook: 01_eda.ipynb.
     """
     import librosa
 
@@ -224,7 +253,10 @@ def mean_spectrum_by_label(S_db: np.ndarray, labels, sr: int = 22050, fmax: floa
 
 
 def mel_filterbank(basis: np.ndarray, sr: int = 22050, every: int = 8, ax=None):
-    """Every ``every``-th triangular mel filter against linear frequency."""
+    """Every ``every``-th triangular mel filter against linear frequency.
+
+    Notebook: 01_eda.ipynb.
+    """
     n_fft = 2 * (basis.shape[1] - 1)
     freqs = np.arange(basis.shape[1]) * sr / n_fft
     ax = get_ax(ax, figsize=(8, 3))

@@ -30,6 +30,8 @@ def input_images(images, titles=None, sr: int = 22050, hop_length: int = 512, nc
     share that colour scale (so a flat image shows as loud or quiet, not as nothing), else
     each gets its own. ``crop`` = (bins, frames) zooms on the lowest bins and first frames,
     with the axes in bins and frames, to make small repeating patterns visible.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     import matplotlib.pyplot as plt
 
@@ -67,6 +69,8 @@ def feature_maps(maps: dict, n_channels: int = 6, title: str | None = None, cmap
     ``maps`` is ``{layer: (freq, time, channels)}`` (from ``interpret.activation_maps``).
     Deeper layers are coarser (pooling halves both axes per block), so the axes are in
     feature-map bins, low frequencies at the bottom.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     import matplotlib.pyplot as plt
 
@@ -101,6 +105,8 @@ def attributions(spectrograms, saliency_maps, cam_maps, titles=None, sr: int = 2
     ``spectrograms`` (n, n_mels, n_frames) are drawn in grey; the maps (n, n_mels, n_frames)
     in [0, 1] are laid over them in colour, so bright regions are the time-frequency bins
     that drive the class score.
+
+    Notebook: 07_filter_visualisation.ipynb.
     """
     import matplotlib.pyplot as plt
 
@@ -126,7 +132,10 @@ def attributions(spectrograms, saliency_maps, cam_maps, titles=None, sr: int = 2
 
 
 def k_sweep(frame, ax=None, title: str | None = None):
-    """Inertia (left axis) and silhouette (right axis) of k-means against k."""
+    """Inertia (left axis) and silhouette (right axis) of k-means against k.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     ax = get_ax(ax, figsize=(6, 3.2))
     ax.plot(frame.index, frame["inertia"], "o-", color="C0", label="inertia")
     ax.set_xlabel("k (clusters)")
@@ -140,7 +149,10 @@ def k_sweep(frame, ax=None, title: str | None = None):
 
 
 def cluster_matrix(table, ax=None, title: str | None = None, cmap="Greens"):
-    """The cluster-vs-genre table (tracks per genre and cluster) as an annotated heatmap."""
+    """The cluster-vs-genre table (tracks per genre and cluster) as an annotated heatmap.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     M = np.asarray(table, dtype=float)
     size = max(4, 0.5 * max(M.shape) + 1.5)
     ax = get_ax(ax, figsize=(size, size * 0.8))
@@ -161,7 +173,10 @@ def cluster_matrix(table, ax=None, title: str | None = None, cmap="Greens"):
 
 def projections(points: dict, labels=None, title: str | None = None, size: float = 4.6):
     """Side-by-side 2D projections (e.g. t-SNE of MFCC statistics and of an embedding),
-    coloured by ``labels`` (genres), with one shared legend."""
+    coloured by ``labels`` (genres), with one shared legend.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
     import matplotlib.pyplot as plt
 
     names = list(points)

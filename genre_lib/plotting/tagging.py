@@ -14,7 +14,10 @@ __all__ = ["per_tag_auc", "pr_curves", "tag_cooccurrence"]
 
 def per_tag_auc(table, ax=None, title: str | None = None):
     """Bars of ROC-AUC and PR-AUC per tag (rows of ``tagging.per_tag_table``), with each
-    metric's chance level: 0.5 for ROC-AUC, the tag's prevalence for PR-AUC."""
+    metric's chance level: 0.5 for ROC-AUC, the tag's prevalence for PR-AUC.
+
+    Notebook: 09_multilabel_tagging.ipynb.
+    """
     shown = table.dropna(subset=["roc_auc"]).sort_values("prevalence", ascending=False)
     ax = get_ax(ax, figsize=(max(6, 0.5 * len(shown) + 2), 3.6))
     x = np.arange(len(shown))
@@ -59,7 +62,10 @@ def pr_curves(Y, P, tags, ax=None, title: str | None = None, top: int = 5):
 
 def tag_cooccurrence(matrix, ax=None, title: str | None = None, cmap="Blues"):
     """Heatmap of ``tagging.cooccurrence``: rows are true tags, columns predicted tags, each
-    cell the share of the row's clips predicted with the column's tag."""
+    cell the share of the row's clips predicted with the column's tag.
+
+    Notebook: 09_multilabel_tagging.ipynb.
+    """
     n = len(matrix)
     ax = get_ax(ax, figsize=(0.42 * n + 2.5, 0.38 * n + 1.8))
     im = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap=cmap)

@@ -19,6 +19,8 @@ def chunk_predictions(S_db: np.ndarray, length: int, proba: np.ndarray, classes,
     track-level answers by mean probability and by majority vote.
 
     ``proba`` has one row per chunk (``len(proba)`` chunks from the start of the clip).
+
+    Notebook: 04_cnn.ipynb.
     """
     classes = list(classes)
     proba = np.asarray(proba)
@@ -44,7 +46,10 @@ def chunk_predictions(S_db: np.ndarray, length: int, proba: np.ndarray, classes,
 
 def histories(items, metric: str = "val_accuracy", ax=None, title: str | None = None):
     """One curve per model of ``metric`` against the epoch; ``items`` maps a name to a Keras
-    history dict (or is a list of objects with ``.name`` and ``.history``)."""
+    history dict (or is a list of objects with ``.name`` and ``.history``).
+
+    Notebook: 04_cnn.ipynb, 05_crnn.ipynb.
+    """
     if not isinstance(items, dict):
         items = {t.name: t.history for t in items}
     ax = get_ax(ax, figsize=(6.5, 3.4))
@@ -61,7 +66,10 @@ def histories(items, metric: str = "val_accuracy", ax=None, title: str | None = 
 def model_comparison(frame, metrics=("accuracy", "f1_macro"), label: str = "system",
                      chance: float | None = None, ax=None, title: str | None = None):
     """Horizontal bars, one group per row of ``frame`` (a results table), one bar per metric,
-    with an optional dashed line at chance level."""
+    with an optional dashed line at chance level.
+
+    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    """
     metrics = [m for m in metrics if m in frame.columns]
     frame = frame.dropna(subset=metrics[:1])
     ax = get_ax(ax, figsize=(7, 0.45 * len(frame) * max(1, len(metrics)) + 1.2))

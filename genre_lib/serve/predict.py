@@ -83,6 +83,8 @@ class Predictor:
 
     ``window``: analyse only that many seconds from the middle of each file (None: the
     whole file), unless a call asks otherwise.
+
+    Notebook: 12_serving.ipynb.
     """
 
     trained: object
