@@ -78,12 +78,12 @@ def _small(table, n=6):
     return part
 
 
-def test_cache_miss_then_hit(ci_settings, ci_table):
+def test_cache_miss_then_hit(private, ci_table):
     t = _small(ci_table)
-    first = features.extract(t, "mfcc_stats", ci_settings, progress=False)
+    first = features.extract(t, "mfcc_stats", private, progress=False)
     assert not first.from_cache and first.X.shape == (len(t), 140)
     assert isinstance(first.X, np.ndarray)  # a per-track kind lives in memory
-    second = features.extract(t, "mfcc_stats", ci_settings, progress=False)
+    second = features.extract(t, "mfcc_stats", private, progress=False)
     assert second.from_cache
     assert np.array_equal(first.X, second.X)
     assert second.table["track_id"].tolist() == t["track_id"].tolist()
