@@ -75,7 +75,8 @@ def versions() -> dict:
 
 _SUBMODULES = {"analysis", "audio", "baselines", "config", "datasets", "devices", "embeddings",
                "evaluation", "exercises", "features", "interpret", "models", "musicnn",
-               "pipeline", "plotting", "quiet", "runner", "search", "serve", "tagging",
+               "parallel", "pipeline", "plotting", "quiet", "runner", "search", "serve", "store",
+               "tagging",
                "training"}
 
 

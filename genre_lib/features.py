@@ -380,7 +380,7 @@ def extract(table: pd.DataFrame, kind: str = "logmel", settings: Settings | None
     if len(set(ids)) != len(ids):
         raise ValueError("the table lists a track id more than once")
     paths = [str(p) for p in table["path"]]
-    stamps = dict(zip(ids, _stamps(paths)))
+    stamps = dict(zip(ids, store.file_stamps(paths)))
     shape = row_shape(kind, params, seconds)
     entry = None
     if use_cache:
@@ -399,16 +399,6 @@ def extract(table: pd.DataFrame, kind: str = "logmel", settings: Settings | None
     fs.from_cache, fs.seconds_computing = not todo, time.perf_counter() - start
     _report(len(ids), skipped, cached, transient)
     return fs
-
-
-def _stamps(paths: list) -> list:
-    """The file stamp of every path; many files are read by a few threads (it is I/O)."""
-    if len(paths) < 256:
-        return [store.file_stamp(p) for p in paths]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(store.file_stamp, paths))
 
 
 def _open_entry(folder, kind, params, seconds, offset, shape, progress) -> store.Entry:

@@ -38,10 +38,11 @@ from .files import (
     atomic_write,
     clean_orphans,
     file_stamp,
+    file_stamps,
 )
 from .shards import SHARD_BYTES, Entry, Shard, ShardWriter
 from .signed import read_entry, write_entry
 
 __all__ = ["DTYPE", "FORMAT", "SHARD_BYTES", "STAMP_BLOCK", "UNSTAMPED", "CacheError", "Entry",
            "Shard", "ShardWriter", "ShardedArray", "StoreFullError", "atomic_write",
-           "clean_orphans", "file_stamp", "read_entry", "write_entry"]
+           "clean_orphans", "file_stamp", "file_stamps", "read_entry", "write_entry"]

@@ -71,6 +71,16 @@ def file_stamp(path) -> str | None:
     return f"{st.st_size}:{st.st_mtime_ns}:{digest}"
 
 
+def file_stamps(paths: list) -> list:
+    """:func:`file_stamp` of every path; many files are read by a few threads (it is I/O)."""
+    if len(paths) < 256:
+        return [file_stamp(p) for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(file_stamp, paths))
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
