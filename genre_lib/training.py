@@ -35,7 +35,10 @@ WAVEFORM_SR = Settings.waveform_sr  # alias of the settings' default; read setti
 TRAIN_DEFAULTS = dict(lr=3e-3, batch_size=None, epochs=None, crops_per_track=None,
                       patience=6, augment=("gain", "mask"), valid_chunks_per_track=4,
                       time_budget_s=None, chunk_seconds=None, target="auto", n_tags=50,
-                      verbose=None)
+                      verbose=None, optimizer="adam", weight_decay=None, schedule="plateau",
+                      decay_every=None, seed=None)
+OPTIMIZERS = ("adam", "adamw")    # AdamW: Adam with decoupled weight decay (Keras default 0.004)
+SCHEDULES = ("plateau", "step")   # ReduceLROnPlateau on val_loss, or halving every few epochs
 
 
 class TrainingError(RuntimeError):
@@ -196,16 +199,29 @@ def _epoch_line_callback(epochs: int):
 
 
 def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: float | None = None,
-                   epoch_lines: int | None = None):
-    """EarlyStopping on validation loss (best weights restored), ReduceLROnPlateau, a
-    ModelCheckpoint in ``.keras`` format, an optional wall-clock budget, and (with
-    ``epoch_lines`` = the number of epochs) one printed line per epoch."""
+                   epoch_lines: int | None = None, schedule: str = "plateau", decay_every: int = 10):
+    """EarlyStopping on validation loss (best weights restored), the learning-rate schedule,
+    a ModelCheckpoint in ``.keras`` format, an optional wall-clock budget, and (with
+    ``epoch_lines`` = the number of epochs) one printed line per epoch.
+
+    ``schedule="plateau"`` halves the rate when the validation loss stalls for half the
+    patience (ReduceLROnPlateau); ``"step"`` halves it every ``decay_every`` epochs whatever
+    happens (step decay).
+
+    Notebook: 04_cnn.ipynb, 11_hyperparameter_search.ipynb (the two schedules).
+    """
     import keras
 
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, not {schedule!r}")
+    every = max(1, int(decay_every))
     cbs = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                          restore_best_weights=True),
            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                             patience=max(1, patience // 2), min_lr=1e-5)]
+                                             patience=max(1, patience // 2), min_lr=1e-5)
+           if schedule == "plateau" else
+           keras.callbacks.LearningRateScheduler(
+               lambda epoch, lr: lr * 0.5 if epoch and epoch % every == 0 else lr)]
     if checkpoint is not None:
         cbs.append(keras.callbacks.ModelCheckpoint(str(checkpoint), monitor="val_loss",
                                                    save_best_only=True))
@@ -216,7 +232,15 @@ def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: fl
     return cbs
 
 
+def make_optimizer(name: str = "adam", lr: float = 3e-3, weight_decay: float | None = None):
+    """``adam`` or ``adamw`` at learning rate ``lr``; ``weight_decay`` None keeps Keras'
+    default for that optimizer (none for Adam, 0.004 for AdamW)."""
+    import keras
 
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {name!r}")
+    cls = keras.optimizers.Adam if name == "adam" else keras.optimizers.AdamW
+    return cls(lr) if weight_decay is None else cls(lr, weight_decay=float(weight_decay))
 
 
 # -- load or train --------------------------------------------------------------------------------
@@ -250,7 +274,8 @@ def _split_hyper(spec: model_zoo.ModelSpec, hyper: dict, settings: Settings) -> 
 
 
 def load_or_train(name: str, settings: Settings | None = None, force: bool = False,
-                  arch: str | None = None, **hyper) -> Trained:
+                  arch: str | None = None, callbacks=None, score_on=("valid", "test"),
+                  **hyper) -> Trained:
     """The model called ``name``: loaded from ``models/<run name>/<name>.keras`` when it was
     saved before with the same hyper-parameters and feature parameters, otherwise trained
     now and saved.
@@ -259,7 +284,9 @@ def load_or_train(name: str, settings: Settings | None = None, force: bool = Fal
     ``load_or_train("crnn1d_gru", arch="crnn1d", rnn="gru")``. ``hyper`` mixes model
     hyper-parameters (passed to the builder), training options (``lr``, ``epochs``,
     ``batch_size``, ``crops_per_track``, ``patience``, ``augment``, ``chunk_seconds``,
-    ``time_budget_s``, ``target``, ``n_tags``) and feature parameters (``n_mels``,
+    ``time_budget_s``, ``target``, ``n_tags``, ``optimizer``, ``weight_decay``, ``schedule``,
+    ``decay_every``, ``seed``: the training seed, default the settings'; it leaves the data and
+    its split alone) and feature parameters (``n_mels``,
     ``hop_length`` ...: ``load_or_train("cnn2d_96", arch="cnn2d", n_mels=96)`` trains on
     96-band log-mel). Defaults come from the model's spec, then ``TRAIN_DEFAULTS``, the
     settings' feature parameters and the profile (epochs, batch size).
@@ -271,7 +298,12 @@ def load_or_train(name: str, settings: Settings | None = None, force: bool = Fal
     reason printed. Changing a default in the code does not retrain saved models: pass
     ``force=True``.
 
-    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 07, 08.
+    ``callbacks`` are extra Keras callbacks for the fit (e.g. a search's pruning callback);
+    ``score_on`` names the splits scored after training (a search's trials score ``valid``
+    only, so the test split stays untouched).
+
+    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 07, 08,
+    11_hyperparameter_search.ipynb.
     """
     settings = settings or get_settings()
     arch = arch or name
@@ -285,7 +317,7 @@ def load_or_train(name: str, settings: Settings | None = None, force: bool = Fal
         if trained is not None:
             return trained
     return train(name, settings, arch=arch, model_hyper=model_hyper, train_hyper=train_hyper,
-                 request=request, fparams=fparams)
+                 request=request, fparams=fparams, callbacks=callbacks, score_on=score_on)
 
 
 def _load_if_current(name: str, settings: Settings, request: dict, fparams: dict) -> Trained | None:
@@ -338,6 +370,9 @@ def _options(spec: model_zoo.ModelSpec, train_hyper: dict, profile: Profile) -> 
     h["verbose"] = h["verbose"] if h["verbose"] is not None else 0
     if h["time_budget_s"] is None:
         h["time_budget_s"] = profile.train_time_budget_s
+    if h["optimizer"] not in OPTIMIZERS or h["schedule"] not in SCHEDULES:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS} and schedule one of {SCHEDULES}, "
+                         f"not {h['optimizer']!r} and {h['schedule']!r}")
     return h
 
 
@@ -369,19 +404,20 @@ def _compile(spec: model_zoo.ModelSpec, job: Task, data: _Data, model_hyper: dic
                                 normalise=(data.norm.mean, data.norm.variance), **model_hyper)
         metrics = (["accuracy"] if job.target == "genre"
                    else [keras.metrics.AUC(name="auc", multi_label=True)])
-        model.compile(optimizer=keras.optimizers.Adam(h["lr"]), loss=job.loss, metrics=metrics)
+        model.compile(optimizer=make_optimizer(h["optimizer"], h["lr"], h["weight_decay"]),
+                      loss=job.loss, metrics=metrics)
     return model, global_batch
 
 
 def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, settings: Settings,
-         global_batch: int, checkpoint: Path) -> tuple[dict, float, bool]:
+         global_batch: int, checkpoint: Path, extra=()) -> tuple[dict, float, bool]:
     """Fit on random chunks of the train split, validating on consecutive chunks of the
     valid split; returns (history, wall seconds, whether the time budget stopped it)."""
     fs, crops = data.fs, h["crops_per_track"]
     n_cls = job.n_outputs if job.target == "tags" else None
     # rows index the cached array directly: no copy of the train or valid features is made
     train_ds = pipeline.train_dataset(fs.X, data.Y, spec, data.length, global_batch, crops,
-                                      settings.seed, h["augment"], spec.feature_kind, n_cls,
+                                      h["seed"], h["augment"], spec.feature_kind, n_cls,
                                       rows=data.train_rows)
     valid_ds = pipeline.eval_dataset(fs.X, data.Y, spec, data.length, 2 * global_batch,
                                      h["valid_chunks_per_track"], n_cls, rows=data.valid_rows)
@@ -389,7 +425,10 @@ def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, settings: Sett
     n_valid = len(pipeline.eval_pairs(fs.X, data.length, h["valid_chunks_per_track"], data.valid_rows))
     valid_steps = max(1, math.ceil(n_valid / (2 * global_batch)))
     lines = h["epochs"] if settings.profile.epoch_lines and not h["verbose"] else None
-    callbacks = make_callbacks(checkpoint, int(h["patience"]), h["time_budget_s"], epoch_lines=lines)
+    callbacks = make_callbacks(checkpoint, int(h["patience"]), h["time_budget_s"], epoch_lines=lines,
+                               schedule=h["schedule"],
+                               decay_every=h["decay_every"] or max(1, h["epochs"] // 3))
+    callbacks += list(extra or ())
     unit = "samples" if spec.feature_kind == "waveform" else "frames"
     print(f"training {name} ({spec.name}, {model.count_params():,} parameters) on {settings.dataset}: "
           f"{len(data.train_rows)} train / {len(data.valid_rows)} valid tracks, chunks of "
@@ -419,54 +458,61 @@ def _sidecar(name: str, spec, job: Task, data: _Data, model, model_hyper: dict, 
             "model_hyper": jsonable(model_hyper), "train_hyper": jsonable(h),
             "request": request, "epochs_run": len(history.get("loss", [])),
             "time_budget_hit": budget_hit, "train_seconds": round(wall, 1),
-            "dataset": settings.dataset, "profile": settings.profile.name, "seed": settings.seed,
+            "dataset": settings.dataset, "profile": settings.profile.name, "seed": h["seed"],
             "device": describe_device(), "trained_at": time.strftime("%Y-%m-%d %H:%M:%S"),
             "history": history, "n_params": int(model.count_params())}
 
 
-def _score(trained: Trained, fs: features.FeatureSet, settings: Settings, wall: float) -> dict:
-    """Track-level metrics on the valid and test splits, each written as a results row."""
+def _score(trained: Trained, fs: features.FeatureSet, settings: Settings, wall: float,
+           splits=("valid", "test")) -> dict:
+    """Track-level metrics on ``splits`` (the valid and test splits), each written as a results row."""
     metrics = {}
     split = fs.table["split"]
-    for name in ("valid", "test"):
+    seed = trained.meta.get("seed", settings.seed)
+    extra = {} if seed == settings.seed else {"seed": seed}
+    for name in splits:
         if (split == name).any():
             metrics[name] = trained.evaluate(fs, name)
             row = evaluation.result_row(trained.name, name, metrics[name], settings,
                                         wall_time_s=wall, arch=trained.meta["arch"],
                                         label=trained.meta["label"],
                                         aggregation="mean probability over chunks",
-                                        epochs_run=trained.meta["epochs_run"])
+                                        epochs_run=trained.meta["epochs_run"], **extra)
             evaluation.save_result(row, settings)
     return jsonable(metrics)
 
 
 def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyper: dict,
-          request: dict | None = None, fparams: dict | None = None) -> Trained:
+          request: dict | None = None, fparams: dict | None = None, callbacks=None,
+          score_on=("valid", "test")) -> Trained:
     """Train model ``arch`` on the current dataset's cached features and save it as ``name``.
 
     Fitting uses the train split; early stopping, the learning-rate schedule and the
     checkpoint watch the valid split; test is touched once, at the end, for the results row.
     ``fparams`` are the feature parameters (default: the spec's ``features_for(settings)``). The model and
-    its sidecar are saved as a pair (see :mod:`genre_lib.models.saving`).
+    its sidecar are saved as a pair (see :mod:`genre_lib.models.saving`). ``callbacks`` are
+    extra Keras callbacks; ``score_on`` the splits scored at the end (see :func:`load_or_train`).
     """
     from . import seed_everything
 
     spec = model_zoo.spec(arch)
     h = _options(spec, train_hyper, settings.profile)
+    h["seed"] = settings.seed if h["seed"] is None else int(h["seed"])
     job = task(settings, target=h["target"], n_tags=int(h["n_tags"]))
     data = _prepare(spec, job, settings, fparams or spec.features_for(settings), h)
-    seed_everything(settings.seed)
+    seed_everything(h["seed"])
     model, global_batch = _compile(spec, job, data, model_hyper, h)
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     model_path, meta_path = paths_for(name, settings)
     ckpt = model_path.with_name(f"{name}.checkpoint.keras")
-    history, wall, budget_hit = _fit(name, model, spec, job, data, h, settings, global_batch, ckpt)
+    history, wall, budget_hit = _fit(name, model, spec, job, data, h, settings, global_batch, ckpt,
+                                     callbacks)
     if request is None:
         request = jsonable({"arch": arch, "model": model_hyper, "train": train_hyper})
     meta = _sidecar(name, spec, job, data, model, model_hyper, h, request, settings, history,
                     wall, budget_hit)
     trained = Trained(model, name, job.classes, history, model_path, meta, settings)
-    meta["metrics"] = _score(trained, data.fs, settings, wall)
+    meta["metrics"] = _score(trained, data.fs, settings, wall, score_on)
     trained.meta = save_pair(model, meta, model_path, meta_path)
     ckpt.unlink(missing_ok=True)
     shown = ", ".join(f"{s} {k} {v:.3f}" for s, m in meta["metrics"].items() for k, v in m.items()
@@ -497,7 +543,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Task", "task", "choose_target", "top_tags", "make_callbacks", "load_or_train",
+__all__ = ["Task", "task", "choose_target", "top_tags", "make_callbacks", "make_optimizer",
+           "OPTIMIZERS", "SCHEDULES", "load_or_train",
            "train", "subset", "TrainingError", "TRAIN_DEFAULTS", "WAVEFORM_SR",
            # defined elsewhere, importable from here too
            "Trained", "load", "load_all", "paths_for", "saved_models", "SavedModelError",

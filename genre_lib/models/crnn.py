@@ -42,16 +42,27 @@ def build_lstm_mel(input_shape, n_classes: int, head: str = "softmax", units=(12
 
 def build_crnn1d(input_shape, n_classes: int, head: str = "softmax", filters: int = 56,
                  kernel: int = 5, n_blocks: int = 3, l2: float = 1e-3, block_dropout: float = 0.2,
-                 rnn: str = "lstm", units: int = 96, embedding: int = 64, dropout: float = 0.3):
+                 rnn: str = "lstm", units: int = 96, embedding: int = 64, dropout: float = 0.3,
+                 rnn_layers: int = 1):
     """The CRNN of the FMA study: 3 x [Conv1D(56, k=5, L2) - BN - ReLU - MaxPool - Dropout]
-    -> LSTM(96) (or GRU with ``rnn="gru"``; layer ``rnn``) -> Dense(64) named ``embedding`` -> head."""
+    -> LSTM(96) (or GRU with ``rnn="gru"``; layer ``rnn``) -> Dense(64) named ``embedding`` -> head.
+
+    ``rnn_layers=2`` stacks a second recurrent layer of the same size below the last one (the
+    lower ones are named ``rnn1``, ...; the last stays ``rnn``), as in the FMA study's search.
+
+    Notebook: 05_crnn.ipynb, 11_hyperparameter_search.ipynb (``rnn_layers``).
+    """
     import keras
 
     shape = check_shape(input_shape, 2, "n_frames, n_mels")
+    if int(rnn_layers) < 1:
+        raise ValueError(f"rnn_layers must be at least 1, not {rnn_layers!r}")
     inputs = keras.Input(shape, name="mel_frames")
     x = inputs
     for i in range(1, n_blocks + 1):
         x = conv1d_block(x, i, filters, kernel=kernel, pool=2, dropout=block_dropout, l2=l2)
+    for i in range(1, int(rnn_layers)):
+        x = recurrent(units, rnn, name=f"rnn{i}", return_sequences=True)(x)
     x = recurrent(units, rnn, name="rnn")(x)
     outputs = classifier(x, n_classes, head, embedding, dropout)
     return keras.Model(inputs, outputs, name="crnn1d")
