@@ -147,7 +147,10 @@ def choose_target(table: pd.DataFrame, target: str = "auto") -> str:
 
 
 def top_tags(table: pd.DataFrame, n: int) -> list[str]:
-    """The ``n`` most frequent tags of the train split, sorted by name."""
+    """The ``n`` most frequent tags of the train split, sorted by name.
+
+    Notebook: 09_multilabel_tagging.ipynb.
+    """
     counts = pd.Series([t for ts in table.loc[table["split"] == "train", "tags"] for t in ts])
     return counts.value_counts().head(n).index.sort_values().tolist()
 

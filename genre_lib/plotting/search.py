@@ -28,6 +28,8 @@ def best_so_far(curves: pd.DataFrame, ax=None, title: str | None = None,
 
     ``curves`` has columns ``sampler``, ``seed``, ``trial`` and ``best``
     (:func:`genre_lib.search.best_so_far`).
+
+    Notebook: 11_hyperparameter_search.ipynb.
     """
     ax = get_ax(ax, figsize=(6.5, 3.6))
     for i, (sampler, part) in enumerate(curves.groupby("sampler", sort=False)):
@@ -57,6 +59,8 @@ def param_importances(imp, ax=None, title: str | None = None):
 
     ``imp`` is a Series (one search) or a DataFrame with one column per group of trials
     (e.g. TPE, random, all). NaN importances (too few trials) are drawn as ``n/a``.
+
+    Notebook: 11_hyperparameter_search.ipynb.
     """
     frame = imp.to_frame("importance") if isinstance(imp, pd.Series) else pd.DataFrame(imp)
     order = frame.mean(axis=1).fillna(0).sort_values().index
@@ -92,7 +96,10 @@ def search_slices(trials: pd.DataFrame, params, value: str = "value", log=(), ax
                   title: str | None = None, ylabel: str = "validation accuracy"):
     """One panel per parameter: every completed trial's score against the value it tried
     (a slice plot), coloured by sampler. ``log`` names parameters drawn on a log axis.
-    Returns the array of Axes (``ax`` may be one, for one parameter, or a sequence)."""
+    Returns the array of Axes (``ax`` may be one, for one parameter, or a sequence).
+
+    Notebook: 11_hyperparameter_search.ipynb.
+    """
     import matplotlib.pyplot as plt
 
     params = list(params)
@@ -133,7 +140,10 @@ def parallel_coordinates(trials: pd.DataFrame, params, value: str = "value", log
     """One vertical axis per parameter (scaled to 0-1; log scale for the parameters in
     ``log``; categories evenly spaced) and one line per completed trial, coloured by its
     score; the best trial is drawn thick and black. Each axis is labelled with the lowest
-    value tried (below) and the highest (above)."""
+    value tried (below) and the highest (above).
+
+    Notebook: 11_hyperparameter_search.ipynb.
+    """
     import matplotlib as mpl
 
     params = list(params)
@@ -178,7 +188,10 @@ def parallel_coordinates(trials: pd.DataFrame, params, value: str = "value", log
 def seed_spread(frame: pd.DataFrame, metric: str = "accuracy", by: str = "config",
                 ax=None, title: str | None = None):
     """Scores by training seed: one dot per seed, the mean ± sd as a bar, one group per
-    ``by`` value (e.g. best vs default) and one colour per ``split`` (valid, test)."""
+    ``by`` value (e.g. best vs default) and one colour per ``split`` (valid, test).
+
+    Notebook: 11_hyperparameter_search.ipynb.
+    """
     ax = get_ax(ax, figsize=(6, 3.4))
     configs = list(dict.fromkeys(frame[by]))
     splits = list(dict.fromkeys(frame["split"]))
@@ -202,7 +215,10 @@ def seed_spread(frame: pd.DataFrame, metric: str = "accuracy", by: str = "config
 
 def nested_scores(frame: pd.DataFrame, ax=None, title: str | None = None):
     """Per outer fold of a nested cross-validation: the best inner CV score (what the search
-    says of its winner) beside the winner's score on the held-out fold."""
+    says of its winner) beside the winner's score on the held-out fold.
+
+    Notebook: 11_hyperparameter_search.ipynb.
+    """
     ax = get_ax(ax, figsize=(6, 3.2))
     x = frame["fold"].to_numpy()
     ax.bar(x - 0.18, frame["inner_best_cv"], width=0.36, label="inner: best CV score of the search")

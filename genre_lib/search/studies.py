@@ -35,7 +35,10 @@ def _optuna():
 
 # -- samplers and pruners ---------------------------------------------------------------------
 def startup_trials(n_trials: int) -> int:
-    """Random trials TPE draws before it starts modelling: a quarter of the budget, 2 to 10."""
+    """Random trials TPE draws before it starts modelling: a quarter of the budget, 2 to 10.
+
+    Notebook: 11_hyperparameter_search.ipynb.
+    """
     return int(min(10, max(2, n_trials // 4)))
 
 
