@@ -50,17 +50,14 @@ def ensure_tags(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
 
 
 def encode_tags(table: pd.DataFrame, tags) -> np.ndarray:
-    """(clips, tags) 0/1 matrix: 1 where the clip's ``tags`` list holds the tag.
+    """(clips, tags) 0/1 matrix: 1 where the clip's ``tags`` list holds the tag (the
+    pipeline's label encoding for taggers).
 
     Notebook: 09_multilabel_tagging.ipynb.
     """
-    index = {t: j for j, t in enumerate(tags)}
-    Y = np.zeros((len(table), len(index)), np.float32)
-    for r, clip_tags in enumerate(table["tags"]):
-        for t in clip_tags:
-            if t in index:
-                Y[r, index[t]] = 1.0
-    return Y
+    from .pipeline import encode_labels
+
+    return encode_labels(table, list(tags), "tags")
 
 
 def _scorable(Y: np.ndarray) -> np.ndarray:

@@ -132,54 +132,59 @@ def _check_table_or_error(load, where: str) -> str:
     return "ok"
 
 
-@pytest.fixture(scope="module")
-def fma_source(tmp_path_factory):
-    data = tmp_path_factory.mktemp("fma_fuzz") / "data"
-    fr.build_fma(data, per_genre=3, seconds=3.2, medium=False, features=False)
-    settings = get_settings(dataset="fma_small", profile=CI_ALL, data_dir=data,
+def _clean_source(tmp_path_factory, dataset: str, build) -> Path:
+    data = tmp_path_factory.mktemp(f"{dataset}_fuzz") / "data"
+    build(data)
+    settings = get_settings(dataset=dataset, profile=CI_ALL, data_dir=data,
                             work_dir=data.parent / "work", jobs=1)
     assert len(datasets.load_table(settings, progress=False))  # the clean copy loads
     return data
 
 
-def test_mutated_fma_tracks_csv_gives_a_table_or_a_clear_error(fma_source, tmp_path):
-    clean = (fma_source / "fma_metadata" / "tracks.csv").read_bytes()
+def _fuzz_metadata(dataset: str, clean: bytes, place, tmp_path, seed: int, header: int) -> Counter:
+    """60 mutated copies of one metadata file, each put in a data folder by ``place`` and
+    loaded; returns how many gave a table and how many a clear error."""
     outcomes = Counter()
-    for i, (what, blob) in enumerate(mutations(clean, 60, seed=3, header=600)):
+    for i, (what, blob) in enumerate(mutations(clean, 60, seed=seed, header=header)):
         data = tmp_path / f"c{i}"
+        place(data, blob)
+        settings = get_settings(dataset=dataset, profile=CI_ALL, data_dir=data,
+                                work_dir=tmp_path / "work", jobs=1)
+        outcomes[_check_table_or_error(lambda s=settings: datasets.load_table(s, progress=False),
+                                       f"{dataset} metadata {what}")] += 1
+    print(f"{dataset} metadata: {dict(outcomes)} of 60")
+    return outcomes
+
+
+@pytest.fixture(scope="module")
+def fma_source(tmp_path_factory):
+    return _clean_source(tmp_path_factory, "fma_small", lambda d: fr.build_fma(
+        d, per_genre=3, seconds=3.2, medium=False, features=False))
+
+
+def test_mutated_fma_tracks_csv_gives_a_table_or_a_clear_error(fma_source, tmp_path):
+    def place(data, blob):
         (data / "fma_metadata").mkdir(parents=True)
         shutil.copy(fma_source / "fma_metadata" / "genres.csv", data / "fma_metadata")
         os.symlink(fma_source / "fma_small", data / "fma_small")
         (data / "fma_metadata" / "tracks.csv").write_bytes(blob)
-        settings = get_settings(dataset="fma_small", profile=CI_ALL, data_dir=data,
-                                work_dir=tmp_path / "work", jobs=1)
-        outcomes[_check_table_or_error(lambda s=settings: datasets.load_table(s, progress=False),
-                                       f"tracks.csv {what}")] += 1
-    print(f"FMA tracks.csv: {dict(outcomes)} of 60")
+
+    clean = (fma_source / "fma_metadata" / "tracks.csv").read_bytes()
+    outcomes = _fuzz_metadata("fma_small", clean, place, tmp_path, seed=3, header=600)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
 
 
 @pytest.fixture(scope="module")
 def mtat_source(tmp_path_factory):
-    data = tmp_path_factory.mktemp("mtat_fuzz") / "data"
-    fr.build_mtat(data / "mtat")
-    settings = get_settings(dataset="mtat", profile=CI_ALL, data_dir=data,
-                            work_dir=data.parent / "work", jobs=1)
-    assert len(datasets.load_table(settings, progress=False))  # the clean copy loads
-    return data
+    return _clean_source(tmp_path_factory, "mtat", lambda d: fr.build_mtat(d / "mtat"))
 
 
 def test_mutated_mtat_annotations_give_a_table_or_a_clear_error(mtat_source, tmp_path):
-    clean = (mtat_source / "mtat" / "annotations_final.csv").read_bytes()
-    outcomes = Counter()
-    for i, (what, blob) in enumerate(mutations(clean, 60, seed=4, header=2000)):
-        data = tmp_path / f"c{i}"
+    def place(data, blob):
         (data / "mtat").mkdir(parents=True)
         os.symlink(mtat_source / "mtat" / "mp3", data / "mtat" / "mp3")
         (data / "mtat" / "annotations_final.csv").write_bytes(blob)
-        settings = get_settings(dataset="mtat", profile=CI_ALL, data_dir=data,
-                                work_dir=tmp_path / "work", jobs=1)
-        outcomes[_check_table_or_error(lambda s=settings: datasets.load_table(s, progress=False),
-                                       f"annotations_final.csv {what}")] += 1
-    print(f"MTAT annotations: {dict(outcomes)} of 60")
+
+    clean = (mtat_source / "mtat" / "annotations_final.csv").read_bytes()
+    outcomes = _fuzz_metadata("mtat", clean, place, tmp_path, seed=4, header=2000)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
