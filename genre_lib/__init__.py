@@ -74,7 +74,8 @@ def versions() -> dict:
 
 
 _SUBMODULES = {"analysis", "audio", "baselines", "config", "datasets", "devices", "embeddings",
-               "evaluation", "exercises", "features", "interpret", "models", "musicnn",
+               "callbacks", "evaluation", "exercises", "features", "grading", "interpret",
+               "models", "musicnn",
                "parallel", "pipeline", "plotting", "quiet", "runner", "search", "serve", "store",
                "tagging",
                "training"}
