@@ -80,6 +80,13 @@ def check_shape(input_shape, rank: int, what: str) -> tuple:
     return shape
 
 
+def at_least_one(value, name: str) -> int:
+    """``value`` as an int, refused with a clear error when it is below 1 (layer counts)."""
+    if int(value) < 1:
+        raise ValueError(f"{name} must be at least 1, not {value!r}")
+    return int(value)
+
+
 def with_input_normalisation(model, mean, variance, axis: int = -1, name: str = "normalise"):
     """``model`` with a ``keras.layers.Normalization`` layer right after its input.
 

@@ -8,7 +8,7 @@ Notebook: 05_crnn.ipynb.
 """
 from __future__ import annotations
 
-from .common import check_shape, classifier, conv1d_block, conv2d_block
+from .common import at_least_one, check_shape, classifier, conv1d_block, conv2d_block
 
 RNNS = ("lstm", "gru")
 
@@ -55,13 +55,12 @@ def build_crnn1d(input_shape, n_classes: int, head: str = "softmax", filters: in
     import keras
 
     shape = check_shape(input_shape, 2, "n_frames, n_mels")
-    if int(rnn_layers) < 1:
-        raise ValueError(f"rnn_layers must be at least 1, not {rnn_layers!r}")
+    rnn_layers = at_least_one(rnn_layers, "rnn_layers")
     inputs = keras.Input(shape, name="mel_frames")
     x = inputs
     for i in range(1, n_blocks + 1):
         x = conv1d_block(x, i, filters, kernel=kernel, pool=2, dropout=block_dropout, l2=l2)
-    for i in range(1, int(rnn_layers)):
+    for i in range(1, rnn_layers):
         x = recurrent(units, rnn, name=f"rnn{i}", return_sequences=True)(x)
     x = recurrent(units, rnn, name="rnn")(x)
     outputs = classifier(x, n_classes, head, embedding, dropout)
