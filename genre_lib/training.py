@@ -107,7 +107,8 @@ def task(settings: Settings | None = None, table: pd.DataFrame | None = None,
     """The :class:`Task` for the current dataset (``table`` defaults to its whole table).
 
     Genres: the classes are the genres present in the train split, and tracks of other
-    genres are left out. Tags: the ``n_tags`` most frequent tags of the train split.
+    genres are left out. Tags: the ``n_tags`` most frequent tags of the train split; a
+    dataset with genres but no tags is tagged with its genres (``tagging.ensure_tags``).
 
     Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
     """
@@ -115,6 +116,11 @@ def task(settings: Settings | None = None, table: pd.DataFrame | None = None,
         from .datasets import load_table
 
         table = load_table(settings or get_settings())
+    if target == "tags" and not has_tags(table) and has_genres(table):
+        from .tagging import ensure_tags
+
+        table, note = ensure_tags(table)  # e.g. GTZAN: each clip tagged with its genre
+        print(f"note: {note}")
     target = choose_target(table, target)
     if target == "genre":
         table = table[table["genre"].notna()].reset_index(drop=True)
