@@ -495,3 +495,18 @@ def sha256(path: Path) -> str:
 
 __all__ = [n for n in dir() if n.startswith(("build_", "write_", "make_", "genre_signal",
                                               "split_file", "sha256", "GTZAN", "FMA", "MTAT"))]
+
+
+def deny_reading(monkeypatch, path) -> None:
+    """Make ``path`` unreadable for this process, as a file without read permission is (tests
+    run as root, where ``chmod 000`` does not stop reads, so ``open`` refuses it instead)."""
+    import builtins
+
+    real_open = builtins.open
+
+    def refusing_open(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)

@@ -95,18 +95,11 @@ def test_write_wav_roundtrip(tmp_path):
 
 def test_unreadable_file_is_a_transient_audio_error(tmp_path, monkeypatch):
     """Tests run as root, where chmod 000 does not stop reads: make ``open`` refuse instead."""
-    import builtins
+    from fixtures_real import deny_reading
 
     p = tmp_path / "locked.wav"
     sf.write(p, _tone(1.0), 22050)
-    real_open = builtins.open
-
-    def refusing_open(file, *args, **kwargs):
-        if str(file) == str(p):
-            raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", refusing_open)
+    deny_reading(monkeypatch, p)
     with pytest.raises(AudioError) as err:
         audio.load(p)
     assert err.value.transient and "Permission denied" in err.value.reason

@@ -108,13 +108,7 @@ def test_unreadable_file_and_link_loop_are_reported_skips(tmp_path, monkeypatch,
     os.symlink(looped.name, looped)                            # a link to itself
     os.symlink(data / "gtzan", data / "gtzan" / "loop")        # a folder loop
     real_open = builtins.open
-
-    def no_permission(file, *args, **kwargs):
-        if str(file) == str(denied):
-            raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", no_permission)
+    fr.deny_reading(monkeypatch, denied)
     settings = settings_for(data, "gtzan")
     table = datasets.load_table(settings, progress=False, verbose=False)
     skipped = table.attrs["skipped"]

@@ -1,4 +1,3 @@
-import builtins
 import os
 from pathlib import Path
 
@@ -6,6 +5,7 @@ import librosa
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures_real import deny_reading
 
 from genre_lib import audio, features
 from genre_lib.store import ShardedArray
@@ -177,23 +177,13 @@ def test_a_fixed_file_is_read_again(private, ci_table, tmp_path):
     assert np.array_equal(fs.X[-1], fs.X[0])  # the same audio, computed in another process
 
 
-def _unreadable(monkeypatch, path):
-    """Make ``path`` unreadable for this process, as a file without read permission is."""
-    real_open = builtins.open
-
-    def guarded(file, *args, **kwargs):
-        if str(file) == str(path):
-            raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", guarded)
 
 
 def test_unreadable_file_is_not_remembered_as_bad(private, ci_table, monkeypatch, capsys):
     t = _small(ci_table, 4)
     victim = t["path"].iloc[1]
     with monkeypatch.context() as m:
-        _unreadable(m, victim)
+        deny_reading(m, victim)
         fs = features.extract(t, "logmel", private, progress=False, jobs=1)
     tid = t["track_id"].iloc[1]
     assert tid in fs.transient and tid in fs.skipped and len(fs.X) == 3
