@@ -210,7 +210,7 @@ def augment_batch(batch: np.ndarray, kind: str, rng: np.random.Generator,
     if "noise" in ops:
         _add_noise(out, kind, rng, p)
     if "mask" in ops:
-        _mask(out, kind, rng, p)
+        spec_masks(out, kind, rng, p)
     return out
 
 
@@ -229,7 +229,14 @@ def _add_noise(out: np.ndarray, kind: str, rng: np.random.Generator, p: float) -
             out[i] = 10 * np.log10(lin + noise * rng.uniform(0.5, 1.5, lin.shape))
 
 
-def _mask(out: np.ndarray, kind: str, rng: np.random.Generator, p: float) -> None:
+def spec_masks(out: np.ndarray, kind: str, rng: np.random.Generator, p: float) -> None:
+    """SpecAugment-style masking, in place: each chunk of ``out`` is masked with probability
+    ``p``. A log-mel chunk gets one band of 1-12 consecutive mel bins and one span of 1-12
+    consecutive frames set to its own minimum (its quietest value, as the chunk is still in
+    dB); a waveform chunk gets one span of up to a tenth of its samples set to silence.
+
+    Notebook: 04_cnn.ipynb.
+    """
     for i in np.flatnonzero(rng.random(len(out)) < p):
         floor = out[i].min()
         if kind == "waveform":

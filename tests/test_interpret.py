@@ -113,7 +113,7 @@ def test_linear_model_gives_logits_and_leaves_the_original_alone(trained):
 # -- activation maximisation ---------------------------------------------------------------------------
 @pytest.mark.parametrize("which", ["first", "last"])
 def test_optimised_input_drives_filter_far_above_random_input(trained, which):
-    """The issue's check: the image is not blank or noise, because it lifts the filter's mean
+    """The optimised image is not blank or noise, because it lifts the filter's mean
     activation far above what random inputs (and real inputs) give."""
     model, X, _ = trained
     conv = interpret.first_and_last_conv(model)[0 if which == "first" else 1]
@@ -232,6 +232,18 @@ def test_gradcam_backends_agree_and_shapes(trained):
     assert cams.shape == (2, 24, 32)
     np.testing.assert_allclose(cams, cams_tape, atol=1e-4)
     assert cams.min() >= 0 and cams.max() <= 1 + 1e-6
+
+
+def test_gradcam_defaults_to_the_last_convolution_layer(trained):
+    """Without ``layer``, Grad-CAM reads the last convolution layer's own output."""
+    model, X, y = trained
+    _, last = interpret.first_and_last_conv(model)
+    assert last == "block2_conv"
+    A, _ = interpret.gradcam_parts(model, X[:1], int(y[0]))
+    assert A.shape[1:] == tuple(model.get_layer(last).output.shape[1:])
+    np.testing.assert_allclose(interpret.gradcam(model, X[:2], list(y[:2]), backend="tape"),
+                               interpret.gradcam(model, X[:2], list(y[:2]), layer=last,
+                                                 backend="tape"))
 
 
 def test_gradcam_points_at_the_evidence(trained):

@@ -7,9 +7,12 @@ Four ways to see what a convolutional genre classifier has learned:
   spectrogram-shaped pattern the unit likes best (Erhan et al. 2009; Simonyan et al. 2014).
 * **intermediate activation maps**: the feature maps one real clip produces, layer by layer.
 * **saliency**: the absolute gradient of a class score with respect to each time-frequency bin
-  of a real clip (Simonyan et al. 2014), optionally averaged over noisy copies (SmoothGrad).
-* **Grad-CAM**: the last conv block's feature maps weighted by the pooled gradient of the class
-  score, a coarse map of the regions that drive the decision (Selvaraju et al. 2017).
+  of a real clip (Simonyan et al. 2014), optionally averaged over noisy copies (SmoothGrad,
+  Smilkov et al. 2017).
+* **Grad-CAM**: the feature maps of the last convolution layer (by default; the convolution's
+  own output, before its block's batch normalisation and ReLU) weighted by the pooled gradient
+  of the class score, a coarse map of the regions that drive the decision (Selvaraju et al.
+  2017).
 
 The default backend is tf-keras-vis 0.8.7, the maintained successor of keras-vis, whose
 defaults are tuned for VGG16 on photos; for small spectrogram models we pass our own input

@@ -55,9 +55,11 @@ def saliency(model, X: np.ndarray, classes, smooth_samples: int = 0, smooth_nois
              backend: str = "tf-keras-vis", seed: int = 0) -> np.ndarray:
     """Saliency maps: |d logit(class) / d input| per input, max over channels, scaled to [0, 1].
 
+    The gradient of the class score with respect to the input, as in Simonyan et al. (2014).
     ``classes`` gives one class index per input (or one for all). With ``smooth_samples`` > 0
-    the gradient is averaged over noisy copies of the input (SmoothGrad), the noise's standard
-    deviation being ``smooth_noise`` times each input's value range. Returns (n, freq, time).
+    the gradient is averaged over noisy copies of the input (SmoothGrad, Smilkov et al. 2017),
+    the noise's standard deviation being ``smooth_noise`` times each input's value range.
+    Returns (n, freq, time).
 
     Notebook: 07_filter_visualisation.ipynb.
     """
@@ -116,11 +118,14 @@ def _saliency_tape(model, X, idx, smooth_samples, smooth_noise, seed):
 
 def gradcam(model, X: np.ndarray, classes, layer: str | None = None,
             backend: str = "tf-keras-vis") -> np.ndarray:
-    """Grad-CAM maps of the class logits at conv ``layer`` (default: the last conv block).
+    """Grad-CAM maps of the class logits at conv ``layer`` (Selvaraju et al. 2017).
 
-    The feature maps of ``layer`` are weighted by the class score's gradient averaged over
-    positions, summed over channels, passed through ReLU, stretched (bilinear) to the input's
-    size and scaled to [0, 1]. Returns (n, freq, time).
+    ``layer`` defaults to the model's last convolution layer (``block4_conv`` in the 2D CNN):
+    the convolution's own output, before its block's batch normalisation, ReLU and pooling.
+    tf-keras-vis calls this argument ``penultimate_layer``; it is not the model's
+    second-to-last layer. The feature maps of ``layer`` are weighted by the class score's
+    gradient averaged over positions, summed over channels, passed through ReLU, stretched
+    (bilinear) to the input's size and scaled to [0, 1]. Returns (n, freq, time).
 
     Notebook: 07_filter_visualisation.ipynb.
     """
@@ -145,8 +150,9 @@ def gradcam(model, X: np.ndarray, classes, layer: str | None = None,
 
 
 def gradcam_parts(model, X: np.ndarray, classes, layer: str | None = None):
-    """The two ingredients of Grad-CAM at conv ``layer``: its feature maps ``A`` and the
-    gradient ``G`` of each input's class logit with respect to them, both (n, f, t, channels).
+    """The two ingredients of Grad-CAM at conv ``layer`` (default: the last convolution
+    layer, as in :func:`gradcam`): its feature maps ``A`` and the gradient ``G`` of each
+    input's class logit with respect to them, both (n, f, t, channels).
 
     Grad-CAM is then ``relu(sum_c mean_ft(G[..., c]) * A[..., c])`` (see :func:`finish_cam`
     for stretching it to the input's size).

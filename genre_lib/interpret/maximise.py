@@ -115,7 +115,8 @@ def maximise(model, layer: str, units, input_range: tuple[float, float],
              steps: int = 200, learning_rate: float | None = None, seed: int = 0,
              backend: str = "tf-keras-vis", progress: bool = True, leak: float = 0.1,
              tv: float = 0.0) -> Maximised:
-    """Activation maximisation of ``units`` (filter or class indices) of ``layer``.
+    """Activation maximisation (Erhan et al. 2009) of ``units`` (filter or class indices) of
+    ``layer``.
 
     All units are optimised together, one input each, in one batch. ``layer`` names a layer
     whose per-position outputs are averaged (use :func:`response_layer` to get a conv block's
