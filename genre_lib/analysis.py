@@ -3,11 +3,13 @@
 Three questions, each answered by a few small functions:
 
 * **How are the labels organised?** :func:`tag_matrix`, :func:`tag_frequencies`,
-  :func:`tags_per_clip`, :func:`tag_correlation`, :func:`top_pairs` and
-  :func:`less_redundant_tags` describe multi-label data (the synthetic tags, MagnaTagATune);
+  :func:`tags_per_clip`, :func:`tag_correlation`, :func:`top_pairs`,
+  :func:`tag_pair_correlations` and :func:`less_redundant_tags` describe multi-label data (the
+  synthetic tags, MagnaTagATune);
   :func:`feature_label_correlation` relates summary features to single genre labels.
 * **How are the features organised?** :func:`feature_correlation` and :func:`pca_curve`.
-* **Do the genres form groups?** :func:`project` (PCA, t-SNE, MDS) and
+* **Do the genres form groups?** :func:`project` (PCA, t-SNE with the perplexity of
+  :func:`effective_perplexity`, MDS) and
   :func:`projection_scores`, which puts numbers on what the scatter plots seem to show:
   the leave-one-out k-nearest-neighbour agreement and the silhouette of the genre labels.
 
@@ -26,7 +28,8 @@ from .datasets import has_genres, has_tags, primary_label  # noqa: F401  (re-exp
 from .features import block_mean  # noqa: F401  (re-exported: notebook 02 shows it)
 
 __all__ = ["has_genres", "has_tags", "colour_labels", "tag_matrix", "tag_frequencies",
-           "tags_per_clip", "tag_correlation", "top_pairs", "less_redundant_tags",
+           "tags_per_clip", "tag_correlation", "top_pairs", "tag_pair_correlations",
+           "less_redundant_tags", "effective_perplexity",
            "feature_correlation", "strongly_correlated_share", "feature_label_correlation",
            "top_features_per_label", "pca_curve", "components_for", "project", "projections",
            "knn_agreement", "projection_scores", "describe_projection_scores", "align",
@@ -119,6 +122,31 @@ def top_pairs(corr: pd.DataFrame, n: int = 10, absolute: bool = False) -> pd.Dat
     key = frame["r"].abs() if absolute else frame["r"]
     frame = frame.loc[key.sort_values(ascending=False, kind="stable").index]
     return frame.head(n).reset_index(drop=True).round({"r": 3})
+
+
+def tag_pair_correlations(table: pd.DataFrame, pairs) -> pd.DataFrame:
+    """The phi coefficient (Pearson r of the 0/1 columns) of each named tag pair, with how many
+    clips carry each tag and both; ``r`` is NaN when a tag is missing from the dataset or on
+    every clip (no variance).
+
+    Lets a notebook compute, on the dataset in use, the correlations it talks about (such as
+    *choir* / *choral* on MagnaTagATune) instead of quoting them.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
+    Y = tag_matrix(table) if "tags" in table.columns else pd.DataFrame(index=range(len(table)))
+    rows = []
+    for a, b in pairs:
+        present = a in Y.columns and b in Y.columns
+        ya = Y[a].to_numpy(float) if a in Y.columns else np.zeros(len(Y))
+        yb = Y[b].to_numpy(float) if b in Y.columns else np.zeros(len(Y))
+        r = float("nan")
+        if present and 0 < ya.sum() < len(ya) and 0 < yb.sum() < len(yb):
+            r = float(np.corrcoef(ya, yb)[0, 1])
+        rows.append({"a": a, "b": b, "clips with a": int(ya.sum()), "clips with b": int(yb.sum()),
+                     "clips with both": int((ya * yb).sum()), "r": r})
+    return pd.DataFrame(rows, columns=["a", "b", "clips with a", "clips with b",
+                                       "clips with both", "r"]).round({"r": 3})
 
 
 def less_redundant_tags(table: pd.DataFrame, threshold: float = 0.5, top: int | None = 50,
@@ -227,13 +255,24 @@ def components_for(ratios: np.ndarray, share: float = 0.9) -> int:
 
 
 # -- 2-D projections -------------------------------------------------------------------------------
+def effective_perplexity(perplexity: float, n: int) -> float:
+    """The perplexity :func:`project` gives t-SNE for ``n`` points: the one asked for, capped
+    at ``(n - 1) / 3`` (and at least 1). scikit-learn's t-SNE looks at the ``3 * perplexity``
+    nearest neighbours of each point, so a larger value would ask for more neighbours than
+    there are other points.
+
+    Notebook: 02_correlation_and_projections.ipynb.
+    """
+    return float(min(perplexity, max(1.0, (n - 1) / 3)))
+
+
 def project(X: np.ndarray, method: str = "pca", seed: int = 0, perplexity: float = 30.0,
             pre_pca: int | None = 50, standardise: bool = True) -> np.ndarray:
     """A 2-D map of the rows of ``X``: ``'pca'``, ``'tsne'`` or ``'mds'`` (metric MDS).
 
     Features are standardised first. For t-SNE the data is first reduced to ``pre_pca``
     principal components (common practice, it removes noise and is faster) and the perplexity
-    is capped below a third of the number of points, which t-SNE needs.
+    is capped at ``(n - 1) / 3`` for n points (:func:`effective_perplexity`).
 
     Notebook: 02_correlation_and_projections.ipynb.
     """
@@ -250,7 +289,7 @@ def project(X: np.ndarray, method: str = "pca", seed: int = 0, perplexity: float
 
         if pre_pca and Z.shape[1] > pre_pca:
             Z = PCA(n_components=min(pre_pca, n), random_state=seed).fit_transform(Z)
-        perp = float(min(perplexity, max(1.0, (n - 1) / 3)))
+        perp = effective_perplexity(perplexity, n)
         return TSNE(n_components=2, perplexity=perp, init="pca", random_state=seed,
                     learning_rate="auto").fit_transform(Z)
     if method == "mds":

@@ -43,7 +43,12 @@ _M = MEL_DEFAULTS
 # -- the signal-processing core --------------------------------------------------------------
 @lru_cache(maxsize=16)
 def mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None):
-    """The (n_mels, 1 + n_fft // 2) Slaney mel filterbank that librosa uses, computed once."""
+    """The (n_mels, 1 + n_fft // 2) Slaney mel filterbank that librosa uses, computed once:
+    librosa's defaults ``htk=False`` (linear below 1 kHz, logarithmic above) and
+    ``norm="slaney"`` (each triangle scaled to unit area).
+
+    Notebook: 01_eda.ipynb.
+    """
     import librosa
 
     return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax,

@@ -233,3 +233,26 @@ def test_classical_inputs_are_the_cached_kinds_aligned(ci_settings, ci_table):
     mel = features.extract(table, "logmel", ci_settings)
     np.testing.assert_allclose(X_images[:5], analysis.downsample_images(np.asarray(mel.X)[:5]),
                                rtol=1e-5, atol=1e-4)
+
+
+def test_tag_pair_correlations_computes_named_pairs_and_marks_missing_ones():
+    table = _tag_table()
+    pairs = analysis.tag_pair_correlations(table, [("choir", "choral"), ("major", "minor"),
+                                                   ("guitar", "piano"), ("choir", "sitar"),
+                                                   ("bass", "piano")])
+    assert list(pairs.columns) == ["a", "b", "clips with a", "clips with b", "clips with both", "r"]
+    assert pairs.loc[0, "r"] == pytest.approx(1.0) and pairs.loc[0, "clips with both"] == 3
+    assert pairs.loc[1, "r"] == pytest.approx(-1.0) and pairs.loc[1, "clips with both"] == 0
+    corr = analysis.tag_correlation(table, top=None)
+    assert pairs.loc[2, "r"] == pytest.approx(round(corr.loc["guitar", "piano"], 3))
+    assert np.isnan(pairs.loc[3, "r"]) and pairs.loc[3, "clips with b"] == 0   # no such tag
+    assert np.isnan(pairs.loc[4, "r"]) and pairs.loc[4, "clips with a"] == 8   # on every clip
+
+
+def test_effective_perplexity_is_what_project_gives_tsne():
+    assert analysis.effective_perplexity(30.0, 400) == 30.0
+    assert analysis.effective_perplexity(30.0, 40) == pytest.approx(13.0)
+    assert analysis.effective_perplexity(30.0, 3) == 1.0
+    for n in (4, 10, 61, 1000):  # scikit-learn's t-SNE needs perplexity < n and 3p + 1 <= n
+        p = analysis.effective_perplexity(50.0, n)
+        assert p < n and int(3 * p + 1) <= n

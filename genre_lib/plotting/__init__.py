@@ -6,6 +6,7 @@ Themes live in submodules and are all re-exported here, so ``gl.plotting.wavefor
 from .analysis import *  # noqa: F401,F403
 from .basics import *  # noqa: F401,F403
 from .interpret import *  # noqa: F401,F403
+from .mel import *  # noqa: F401,F403
 from .search import *  # noqa: F401,F403
 from .tagging import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
