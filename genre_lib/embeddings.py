@@ -8,12 +8,19 @@ ARI 0.22, silhouette 0.30 on FMA small's test tracks).
 
 Measures used here:
 
-* **adjusted Rand index (ARI)** and **normalised mutual information (NMI)** between k-means
-  clusters and the true genres (0: unrelated, 1: identical partitions);
+* **adjusted Rand index (ARI)**, **normalised mutual information (NMI)** and **adjusted
+  mutual information (AMI)** between k-means clusters and the true genres (1: identical
+  partitions). ARI and AMI are corrected for chance (about 0 for a random partition); NMI
+  is not, and on a few dozen tracks a random partition into ten clusters already reaches a
+  clearly positive NMI;
 * **silhouette** of the k-means clustering in the space it was found in (-1..1; high when
   clusters are compact and far apart); no labels needed;
 * **precision at k**: the share of each track's k nearest neighbours (leaving the track
   itself out) that share its genre (or, for tag-only datasets, at least one tag).
+
+Every score has a chance level, estimated by permutation (:func:`clustering_chance`,
+:func:`precision_chance`): the score of random partitions with the same cluster sizes (or of
+the same neighbours with shuffled labels), its mean and 95th percentile.
 
 Every space is standardised (zero mean, unit variance per dimension) before clustering,
 projection and search, so the MFCC baseline and the learned embedding are treated alike.
@@ -172,12 +179,12 @@ def kmeans(E: np.ndarray, k: int, seed: int = 0):
 def cluster_scores(E: np.ndarray, labels=None, k: int | None = None, seed: int = 0) -> dict:
     """k-means with ``k`` clusters (default: the number of distinct labels) and its scores.
 
-    Returns ``k``, ``inertia``, ``silhouette`` and, when single ``labels`` are given, ``ari``
-    and ``nmi`` against them, plus the cluster of each vector under ``clusters``.
+    Returns ``k``, ``inertia``, ``silhouette`` and, when single ``labels`` are given, ``ari``,
+    ``nmi`` and ``ami`` against them, plus the cluster of each vector under ``clusters``.
 
     Notebook: 08_embedding_clustering.ipynb.
     """
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
+    from sklearn.metrics import silhouette_score
 
     if k is None:
         if labels is None:
@@ -191,10 +198,84 @@ def cluster_scores(E: np.ndarray, labels=None, k: int | None = None, seed: int =
     out = {"k": int(k), "inertia": float(km.inertia_),
            "silhouette": float(silhouette_score(Z, km.labels_)) if len(set(km.labels_)) > 1 else np.nan}
     if labels is not None:
-        out["ari"] = float(adjusted_rand_score(labels, km.labels_))
-        out["nmi"] = float(normalized_mutual_info_score(labels, km.labels_))
+        out.update(label_scores(labels, km.labels_))
     out["clusters"] = km.labels_
     return out
+
+
+LABEL_SCORES = ("ari", "nmi", "ami")
+
+
+def label_scores(labels, clusters) -> dict:
+    """ARI, NMI and AMI of a clustering against single ``labels`` (scikit-learn's
+    ``adjusted_rand_score``, ``normalized_mutual_info_score`` and ``adjusted_mutual_info_score``,
+    the last two with the arithmetic-mean normalisation).
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, normalized_mutual_info_score
+
+    labels, clusters = list(labels), list(clusters)
+    return {"ari": float(adjusted_rand_score(labels, clusters)),
+            "nmi": float(normalized_mutual_info_score(labels, clusters)),
+            "ami": float(adjusted_mutual_info_score(labels, clusters))}
+
+
+def clustering_chance(clusters, labels=None, Z: np.ndarray | None = None, n_permutations: int = 200,
+                      seed: int = 0) -> pd.DataFrame:
+    """Chance levels of the clustering scores, by permutation.
+
+    The cluster of each track is shuffled over the tracks ``n_permutations`` times (seeded): a
+    random partition with exactly the same cluster sizes. Each is scored against ``labels``
+    (ARI, NMI, AMI; skipped when ``labels`` is None) and, when the standardised space ``Z`` is
+    given, by its silhouette in that space.
+
+    Returns one row per score (``ari``, ``nmi``, ``ami``, ``silhouette``) with ``measured``
+    (the score of ``clusters`` themselves), ``chance mean`` and ``chance 95th percentile`` (a
+    random partition reaches it one time in twenty).
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
+    from sklearn.metrics import pairwise_distances, silhouette_score
+
+    clusters = np.asarray(clusters)
+    if n_permutations < 1:
+        raise ValueError("n_permutations must be at least 1")
+    rng = np.random.default_rng(seed)
+    D = pairwise_distances(np.asarray(Z, dtype=np.float64)) if Z is not None else None
+    multi = len(set(clusters.tolist())) > 1
+
+    def score(c) -> dict:
+        out = label_scores(labels, c) if labels is not None else {}
+        if D is not None:
+            out["silhouette"] = float(silhouette_score(D, c, metric="precomputed")) if multi else np.nan
+        return out
+
+    measured = score(clusters)
+    draws = pd.DataFrame([score(rng.permutation(clusters)) for _ in range(n_permutations)])
+    names = [s for s in (*LABEL_SCORES, "silhouette") if s in measured]
+    return pd.DataFrame({"measured": [measured[s] for s in names],
+                         "chance mean": [float(draws[s].mean()) for s in names],
+                         "chance 95th percentile": [float(draws[s].quantile(0.95)) for s in names]},
+                        index=pd.Index(names, name="score"))
+
+
+def random_partition_chance(sizes=(20, 80, 400, 2000), k: int = 10, n_permutations: int = 200,
+                            seed: int = 0) -> pd.DataFrame:
+    """Mean ARI, NMI and AMI between two independent random partitions of ``n`` items into
+    ``k`` equal groups, for each ``n`` in ``sizes``: how the chance level of each score
+    depends on the number of items (NMI's shrinks as ``n`` grows; ARI's and AMI's stay near 0).
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in sizes:
+        truth = np.arange(int(n)) % k
+        draws = pd.DataFrame([label_scores(truth, rng.permutation(truth)) for _ in range(n_permutations)])
+        rows.append({"items": int(n), "clusters": int(k),
+                     **{f"chance {s}": float(draws[s].mean()) for s in LABEL_SCORES}})
+    return pd.DataFrame(rows).set_index("items")
 
 
 def k_sweep(E: np.ndarray, ks=range(2, 13), seed: int = 0) -> pd.DataFrame:
@@ -295,6 +376,37 @@ def precision_at_k(E: np.ndarray, labels, k: int = 5, metric: str = "cosine") ->
     return float(np.mean(scores)) if scores else float("nan")
 
 
+def _hit_share(nn: np.ndarray, labels: list) -> float:
+    """Mean share of each query's neighbours (rows of ``nn``) that share its label; queries
+    with an empty tag set are left out."""
+    scores = [np.mean([_same(labels[i], labels[j]) for j in nn[i]]) for i in range(len(labels))
+              if not (isinstance(labels[i], (set, frozenset)) and not labels[i])]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def precision_chance(E: np.ndarray, labels, k: int = 5, metric: str = "cosine",
+                     n_permutations: int = 200, seed: int = 0) -> dict:
+    """Chance level of :func:`precision_at_k` by permutation: the same neighbours, with the
+    labels shuffled over the tracks ``n_permutations`` times (seeded). Returns ``measured``,
+    ``chance mean`` and ``chance 95th percentile``; the mean is close to
+    :func:`chance_precision`.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
+    labels = list(labels)
+    n = len(labels)
+    if n < 2:
+        raise ValueError("precision at k needs at least 2 vectors")
+    k = min(k, n - 1)
+    D = _distances(standardise(E), metric)
+    np.fill_diagonal(D, np.inf)
+    nn = np.argsort(D, axis=1, kind="stable")[:, :k]
+    rng = np.random.default_rng(seed)
+    draws = [_hit_share(nn, [labels[j] for j in rng.permutation(n)]) for _ in range(n_permutations)]
+    return {"measured": _hit_share(nn, labels), "chance mean": float(np.mean(draws)),
+            "chance 95th percentile": float(np.quantile(draws, 0.95))}
+
+
 def chance_precision(labels) -> float:
     """Precision at k expected from random neighbours: the chance two different tracks match.
 
@@ -308,27 +420,44 @@ def chance_precision(labels) -> float:
 
 
 def compare_spaces(spaces: dict, table: pd.DataFrame, k_neighbours: int = 5, seed: int = 0,
-                   n_clusters: int | None = None) -> pd.DataFrame:
-    """ARI, NMI, silhouette and precision at k for several vector spaces of the same tracks.
+                   n_clusters: int | None = None, n_permutations: int = 0) -> pd.DataFrame:
+    """ARI, NMI, AMI, silhouette and precision at k for several vector spaces of the same tracks.
 
     ``spaces`` maps a name (e.g. "MFCC statistics", "CNN embedding") to an (n, d) array
     aligned with ``table``. k-means uses ``n_clusters`` or the number of genres (10 when
-    the dataset has only tags). Without genres, ARI and NMI are left empty.
+    the dataset has only tags). Without genres, ARI, NMI and AMI are left empty.
+
+    With ``n_permutations`` > 0 every score is followed by its chance level, estimated by
+    permutation (:func:`clustering_chance`, :func:`precision_chance`): ``<score> chance``
+    (the mean) and ``<score> chance p95`` (the 95th percentile).
 
     Notebook: 08_embedding_clustering.ipynb.
     """
     labels, kind = reference_labels(table)
     genres = labels if kind == "genre" else None
     k = n_clusters or (len(set(genres)) if genres is not None else 10)
+    p_col = f"precision@{k_neighbours}"
     rows = []
     for name, E in spaces.items():
         if len(E) != len(table):
             raise ValueError(f"space {name!r} has {len(E)} vectors for {len(table)} tracks")
         sc = cluster_scores(E, genres, k=k, seed=seed)
-        rows.append({"space": name, "dim": int(np.shape(E)[1]), "k": sc["k"],
-                     "ari": sc.get("ari", np.nan), "nmi": sc.get("nmi", np.nan),
-                     "silhouette": sc["silhouette"],
-                     f"precision@{k_neighbours}": precision_at_k(E, labels, k_neighbours)})
+        row = {"space": name, "dim": int(np.shape(E)[1]), "k": sc["k"]}
+        chance = (clustering_chance(sc["clusters"], genres, standardise(E), n_permutations, seed)
+                  if n_permutations > 0 else None)
+        for s in (*LABEL_SCORES, "silhouette"):
+            row[s] = sc.get(s, np.nan)
+            if chance is not None:
+                have = s in chance.index
+                row[f"{s} chance"] = chance.loc[s, "chance mean"] if have else np.nan
+                row[f"{s} chance p95"] = chance.loc[s, "chance 95th percentile"] if have else np.nan
+        if n_permutations > 0:
+            pc = precision_chance(E, labels, k_neighbours, n_permutations=n_permutations, seed=seed)
+            row.update({p_col: pc["measured"], f"{p_col} chance": pc["chance mean"],
+                        f"{p_col} chance p95": pc["chance 95th percentile"]})
+        else:
+            row[p_col] = precision_at_k(E, labels, k_neighbours)
+        rows.append(row)
     return pd.DataFrame(rows).set_index("space")
 
 

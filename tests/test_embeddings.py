@@ -33,7 +33,7 @@ def test_planted_clusters_are_found():
     E, labels = blobs()
     sc = emb.cluster_scores(E, labels, seed=0)
     assert sc["k"] == 4
-    assert sc["ari"] > 0.99 and sc["nmi"] > 0.99
+    assert sc["ari"] > 0.99 and sc["nmi"] > 0.99 and sc["ami"] > 0.99
     assert sc["silhouette"] > 0.7
     assert len(sc["clusters"]) == len(E)
 
@@ -46,6 +46,58 @@ def test_noise_scores_near_chance():
     assert abs(sc["ari"]) < 0.1
     assert sc["silhouette"] < 0.2
     assert emb.precision_at_k(E, labels, k=5) < 0.45  # chance is 14/59 = 0.24
+
+
+# -- chance levels ------------------------------------------------------------------------------------
+def test_random_partitions_have_a_high_nmi_but_ami_and_ari_near_zero():
+    """Two random 10-group partitions of 80 items share a clearly positive NMI (about a
+    quarter), which shrinks as the items grow; AMI and ARI are corrected for it."""
+    out = emb.random_partition_chance(sizes=(80, 2000), k=10, n_permutations=60, seed=0)
+    assert 0.2 < out.loc[80, "chance nmi"] < 0.33
+    assert abs(out.loc[80, "chance ami"]) < 0.02 and abs(out.loc[80, "chance ari"]) < 0.02
+    assert out.loc[2000, "chance nmi"] < 0.02
+    assert list(out.columns) == ["clusters", "chance ari", "chance nmi", "chance ami"]
+
+
+def test_clustering_chance_by_permutation():
+    E, labels = blobs(n_per=8, genres=tuple("abcdefghij"), spread=0.3)  # 80 tracks, 10 genres
+    sc = emb.cluster_scores(E, labels, seed=0)
+    Z = emb.standardise(E)
+    out = emb.clustering_chance(sc["clusters"], labels, Z, n_permutations=80, seed=1)
+    assert list(out.index) == ["ari", "nmi", "ami", "silhouette"]
+    assert list(out.columns) == ["measured", "chance mean", "chance 95th percentile"]
+    assert out.loc["ari", "measured"] == pytest.approx(sc["ari"])
+    assert out.loc["nmi", "measured"] == pytest.approx(sc["nmi"])
+    assert out.loc["silhouette", "measured"] == pytest.approx(sc["silhouette"])
+    assert 0.15 < out.loc["nmi", "chance mean"] < 0.35          # NMI's chance level is high here
+    assert abs(out.loc["ami", "chance mean"]) < 0.03 and abs(out.loc["ari", "chance mean"]) < 0.03
+    assert (out["chance 95th percentile"] >= out["chance mean"]).all()
+    assert (out["measured"] > out["chance 95th percentile"]).all()  # planted structure beats chance
+    again = emb.clustering_chance(sc["clusters"], labels, Z, n_permutations=80, seed=1)
+    pd.testing.assert_frame_equal(out, again)                    # seeded
+    assert list(emb.clustering_chance(sc["clusters"], None, Z, n_permutations=5).index) == ["silhouette"]
+    no_space = emb.clustering_chance(sc["clusters"], labels, n_permutations=5)
+    assert list(no_space.index) == ["ari", "nmi", "ami"]
+    with pytest.raises(ValueError):
+        emb.clustering_chance(sc["clusters"], labels, n_permutations=0)
+
+
+def test_precision_chance_matches_the_exact_expectation():
+    E, labels = blobs(n_per=8, genres=tuple("abcde"))
+    out = emb.precision_chance(E, labels, k=5, n_permutations=300, seed=0)
+    assert out["measured"] == pytest.approx(emb.precision_at_k(E, labels, k=5))
+    assert out["chance mean"] == pytest.approx(emb.chance_precision(labels), abs=0.02)
+    assert out["chance mean"] <= out["chance 95th percentile"] < out["measured"]
+
+
+def test_compare_spaces_sets_chance_levels_beside_every_score():
+    E, labels = blobs()
+    table = make_table(labels)
+    out = emb.compare_spaces({"planted": E}, table, n_permutations=20)
+    for s in ("ari", "nmi", "ami", "silhouette", "precision@5"):
+        assert {s, f"{s} chance", f"{s} chance p95"} <= set(out.columns)
+        assert out.loc["planted", s] > out.loc["planted", f"{s} chance p95"]
+    assert "ari chance" not in emb.compare_spaces({"planted": E}, table).columns
 
 
 def test_k_is_capped_for_tiny_sets_and_too_tiny_is_an_error():

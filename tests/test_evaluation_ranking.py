@@ -1,0 +1,96 @@
+"""Choosing on validation and reporting test once (issue 15): the validation ranking, score
+gaps counted in tracks, the binomial noise of a small split, and the comparison table's order.
+"""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from genre_lib import evaluation
+from genre_lib.config import get_settings
+
+
+def trained(name, valid, test, n=80, params=1000, **test_extra):
+    meta = {"label": name.upper(), "n_params": params, "epochs_run": 3, "train_seconds": 1.0,
+            "metrics": {"valid": {"accuracy": valid, "n": n},
+                        "test": {"accuracy": test, "n": n, **test_extra}}}
+    return SimpleNamespace(name=name, meta=meta)
+
+
+def test_binomial_sd_and_tracks():
+    assert evaluation.binomial_sd(0.8, 80) == pytest.approx(math.sqrt(0.8 * 0.2 / 80))
+    assert evaluation.binomial_sd(1.0, 80) == 0.0
+    assert np.isnan(evaluation.binomial_sd(0.5, 0)) and np.isnan(evaluation.binomial_sd(float("nan"), 80))
+    assert evaluation.in_tracks(0.0125, 80) == 1 and evaluation.in_tracks(-0.0375, 80) == -3
+
+
+def test_ranking_orders_by_validation_never_by_test():
+    models = [trained("a", 0.80, 0.95), trained("b", 0.90, 0.70), trained("c", 0.85, 0.8125)]
+    r = evaluation.validation_ranking(models)
+    assert list(r["model"]) == ["b", "c", "a"]          # by validation; test would give a, c, b
+    assert list(r.columns[:4]) == ["model", "architecture", "valid_accuracy", "test_accuracy"]
+    assert r.loc[0, "valid_minus_test"] == pytest.approx(0.20) and r.loc[0, "gap_tracks"] == 16
+    assert list(r["test_vs_chosen_tracks"]) == [0, 9, 20]  # (test - chosen's test) x 80 tracks
+    assert list(r["n_test"]) == [80, 80, 80]
+
+
+def test_ranking_ties_go_to_the_smaller_model_and_unscored_models_are_left_out():
+    models = [trained("big", 0.9, 0.9, params=5000), trained("small", 0.9, 0.8, params=100),
+              SimpleNamespace(name="tagger", meta={"metrics": {"valid": {"roc_auc": 0.8, "n": 80}}})]
+    r = evaluation.validation_ranking(models)
+    assert list(r["model"]) == ["small", "big"]
+    text = evaluation.describe_ranking(r)
+    assert text.startswith("chosen on validation: small")
+    assert "tied on validation with big" in text
+    assert "big: 8 test tracks above the chosen model" in text
+    assert evaluation.validation_ranking([]).empty
+    assert "no model" in evaluation.describe_ranking(evaluation.validation_ranking([]))
+
+
+def test_describe_ranking_counts_tracks_and_flags_one_track_gaps():
+    r = evaluation.validation_ranking([trained("a", 0.9, 0.8), trained("b", 0.85, 0.7875),
+                                       trained("c", 0.8, 0.75)])
+    text = evaluation.describe_ranking(r)
+    assert "its test accuracy, the number to report: 0.8000" in text
+    assert "b: 1 test track below the chosen model: one track or less, no difference at all" in text
+    assert "c: 4 test tracks below the chosen model\n" in text  # more than one track: no flag
+    sd = math.sqrt(0.8 * 0.2 / 80)
+    assert f"one test track is {1 / 80:.4f}" in text and f"{sd:.4f} = {sd * 80:.1f} tracks" in text
+
+
+def test_ranking_for_a_metric_that_is_not_a_count_of_tracks():
+    t = SimpleNamespace(name="tagger", meta={"metrics": {"valid": {"roc_auc": 0.8, "n": 80},
+                                                         "test": {"roc_auc": 0.75, "n": 80}}})
+    r = evaluation.validation_ranking([t], "roc_auc", columns=())
+    assert "gap_tracks" not in r and r.loc[0, "test_roc_auc"] == 0.75
+    assert "not counts of tracks" in evaluation.describe_ranking(r, "roc_auc")
+
+
+def test_split_gap_against_binomial_noise():
+    g = evaluation.split_gap(trained("cnn2d", 0.90, 0.7875))
+    assert g["gap_tracks"] == 9
+    sd_gap = math.hypot(math.sqrt(0.9 * 0.1 / 80), math.sqrt(0.7875 * 0.2125 / 80))
+    assert g["sd_gap"] == pytest.approx(sd_gap) and g["z"] == pytest.approx(0.1125 / sd_gap)
+    assert g["within_noise"] is True                    # 1.98 sd: just inside two
+    far = evaluation.split_gap(trained("x", 0.95, 0.70))
+    assert far["within_noise"] is False
+    text = evaluation.describe_split_gap(trained("cnn2d", 0.90, 0.7875))
+    assert "gap +0.1125 = +9 test track(s)" in text and "within two standard deviations" in text
+    assert "beyond two standard deviations" in evaluation.describe_split_gap(trained("x", 0.95, 0.70))
+    missing = SimpleNamespace(name="m", meta={"metrics": {"test": {"accuracy": 0.5, "n": 10}}})
+    assert "no validation and test" in evaluation.describe_split_gap(missing)
+
+
+def test_comparison_orders_our_rows_by_validation(tmp_path):
+    s = get_settings(work_dir=tmp_path, profile="ci", dataset="synth")
+    for model, valid, test in (("m1", 0.6, 0.9), ("m2", 0.8, 0.5), ("m3", 0.7, 0.7)):
+        for split, acc in (("valid", valid), ("test", test)):
+            evaluation.save_result(evaluation.result_row(model, split, {"accuracy": acc}, s, arch="cnn2d"), s)
+    evaluation.save_result(evaluation.result_row("svc", "test", {"accuracy": 0.99}, s, features="mfcc_stats",
+                                                 valid_accuracy=0.5), s)
+    table = evaluation.comparison(s, columns=())
+    assert list(table["system"]) == ["m2", "m3", "m1", "svc on mfcc_stats"]  # deep first, by validation
+    assert list(table["valid_accuracy"]) == [0.8, 0.7, 0.6, 0.5]
