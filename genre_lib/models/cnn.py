@@ -39,7 +39,7 @@ def build_cnn1d_mel(input_shape, n_classes: int, head: str = "softmax",
     """1D convolutions over time with the mel bins as input channels.
 
     Each filter spans the whole spectrum and a few frames, so the model learns spectral
-    templates that slide in time (as in the 1D-CNN-on-mel of the GTZAN comparison study).
+    templates that slide in time (as in the 1D CNN on mel of Kırtaş, Efe et al.'s GTZAN comparison).
     Global average and max pooling over time are concatenated.
     """
     import keras

@@ -28,7 +28,8 @@ def recurrent(units: int, kind: str = "lstm", name: str = "rnn", return_sequence
 def build_lstm_mel(input_shape, n_classes: int, head: str = "softmax", units=(128, 64),
                    rnn: str = "lstm", embedding: int = 64, dropout: float = 0.3):
     """A stacked LSTM reading the log-mel spectrogram frame by frame, no convolution
-    (the LSTM of the GTZAN comparison study)."""
+    (the LSTM of Kırtaş, Efe et al.'s GTZAN comparison, a Bilkent CS464 course project,
+    github.com/mmoksas68/Music-Genre-Classification)."""
     import keras
 
     shape = check_shape(input_shape, 2, "n_frames, n_mels")
@@ -44,11 +45,15 @@ def build_crnn1d(input_shape, n_classes: int, head: str = "softmax", filters: in
                  kernel: int = 5, n_blocks: int = 3, l2: float = 1e-3, block_dropout: float = 0.2,
                  rnn: str = "lstm", units: int = 96, embedding: int = 64, dropout: float = 0.3,
                  rnn_layers: int = 1):
-    """The CRNN of the FMA study: 3 x [Conv1D(56, k=5, L2) - BN - ReLU - MaxPool - Dropout]
+    """The CRNN of Dwivedi's FMA-small project (2018,
+    github.com/priya-dwivedi/Music_Genre_Classification):
+    3 x [Conv1D(56, k=5, L2) - BN - ReLU - MaxPool - Dropout]
     -> LSTM(96) (or GRU with ``rnn="gru"``; layer ``rnn``) -> Dense(64) named ``embedding`` -> head.
 
     ``rnn_layers=2`` stacks a second recurrent layer of the same size below the last one (the
-    lower ones are named ``rnn1``, ...; the last stays ``rnn``), as in the FMA study's search.
+    lower ones are named ``rnn1``, ...; the last stays ``rnn``), as in the hyper-parameter
+    search of de la Torre Veguillas et al. (2025,
+    github.com/nereadelatorre/Music-Genre-Classification).
 
     Notebook: 05_crnn.ipynb, 11_hyperparameter_search.ipynb (``rnn_layers``).
     """

@@ -1,5 +1,7 @@
-"""The parallel CNN-RNN of the FMA study: a convolutional branch and a recurrent branch read
-the same log-mel excerpt side by side; their summaries are concatenated before the head.
+"""The parallel CNN-RNN of Dwivedi's FMA-small project (2018,
+github.com/priya-dwivedi/Music_Genre_Classification): a convolutional branch and a recurrent
+branch read the same log-mel excerpt side by side; their summaries are concatenated before the
+head.
 
 Input layout: ``(n_mels, n_frames, 1)`` (frequency first, then time).
 

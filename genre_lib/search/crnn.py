@@ -1,5 +1,6 @@
 """The CRNN search: the 1D-convolutional CRNN with a GRU (``crnn1d``, ``rnn="gru"``, the
-``crnn1d_gru`` of notebook 05) over the FMA study's space, trained by
+``crnn1d_gru`` of notebook 05) over the space of de la Torre Veguillas et al.'s FMA search (2025,
+github.com/nereadelatorre/Music-Genre-Classification), trained by
 :func:`genre_lib.training.load_or_train` on the cached log-mel features.
 
 Every trial trains with AdamW for at most the profile's ``search_epochs`` epochs, reports
