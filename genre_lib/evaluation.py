@@ -218,39 +218,46 @@ def load_results(settings: Settings | None = None, split: str | None = None) -> 
 
 
 # -- published figures (from the studies named in the design; labelled as published) --------------
+# Course projects published as repositories, named by their authors. Figures whose source could
+# not be traced (a "re-run" of the musicnn transfer result, MagnaTagATune top-10 CNN + GRU
+# taggers) are left out rather than shown without a source.
+_BILKENT = ("Kırtaş, Efe et al., Bilkent CS464 course project, "
+            "github.com/mmoksas68/Music-Genre-Classification")
+_DWIVEDI = "Dwivedi 2018, github.com/priya-dwivedi/Music_Genre_Classification"
+_UAB = ("de la Torre Veguillas, Montero Jurado, Morán Fluvià and Prego Gallart 2025, UAB course "
+        "project, github.com/nereadelatorre/Music-Genre-Classification")
+
 PUBLISHED = pd.DataFrame([
-    ("gtzan", "GTZAN fault-filtered (443/197/290)", "MFCC + SVM", "accuracy", 0.5344, "Pons and Serra 2019"),
-    ("gtzan", "GTZAN fault-filtered", "musicnn (MSD) features + PCA + SVM", "accuracy", 0.7724,
-     "Pons and Serra 2019"),
-    ("gtzan", "GTZAN fault-filtered, re-run", "musicnn (MSD) features + PCA + SVM", "accuracy", 0.7860,
-     "GTZAN transfer-learning study (re-run of Pons and Serra 2019)"),
-    ("gtzan", "GTZAN fault-filtered, re-run", "musicnn (MSD) features + PCA + XGBoost", "accuracy",
-     0.7826, "GTZAN transfer-learning study (re-run of Pons and Serra 2019)"),
-    ("gtzan", "GTZAN random 80/20", "SVM on spectrogram images", "accuracy", 0.64, "GTZAN comparison study"),
-    ("gtzan", "GTZAN random 80/20", "1D CNN on mel", "accuracy", 0.64, "GTZAN comparison study"),
-    ("gtzan", "GTZAN random 80/20", "LSTM", "accuracy", 0.62, "GTZAN comparison study"),
-    ("gtzan", "GTZAN random 80/20", "1D CNN raw waveform", "accuracy", 0.51, "GTZAN comparison study"),
-    ("gtzan", "GTZAN random 80/20", "2D CNN", "accuracy", 0.41, "GTZAN comparison study"),
-    ("fma_small", "FMA small, 8 genres", "MFCC stats + SVC", "accuracy", 0.4638,
+    ("gtzan", "GTZAN fault-filtered (443/197/290)", "MFCC + SVM", "accuracy", 0.5344,
+     "Pons and Serra 2019, Randomly weighted CNNs for (music) audio classification, ICASSP"),
+    ("gtzan", "GTZAN fault-filtered (443/197/290)", "musicnn (MSD) max_pool + PCA + SVM", "accuracy",
+     0.7724, "Pons and Serra 2019, musicnn (ISMIR LBD); "
+     "github.com/jordipons/sklearn-audio-transfer-learning"),
+    ("gtzan", "GTZAN random 80/20 (800/200 clips)", "SVM on spectrogram images", "accuracy", 0.64,
+     _BILKENT),
+    ("gtzan", "GTZAN random 80/20 (800/200 clips)", "1D CNN on mel", "accuracy", 0.64, _BILKENT),
+    ("gtzan", "GTZAN random 80/20 (800/200 clips)", "LSTM", "accuracy", 0.62, _BILKENT),
+    ("gtzan", "GTZAN random 80/20 (800/200 clips)", "1D CNN raw waveform", "accuracy", 0.51, _BILKENT),
+    ("gtzan", "GTZAN random 80/20 (800/200 clips)", "2D CNN", "accuracy", 0.41, _BILKENT),
+    ("fma_small", "FMA small, 8 genres, official split", "MFCC stats + SVC", "accuracy", 0.4638,
      "FMA baselines (Defferrard et al. 2017)"),
-    ("fma_small", "FMA small", "CRNN (1D conv + LSTM)", "accuracy", 0.441, "FMA CRNN study"),
-    ("fma_small", "FMA small", "parallel CNN-RNN", "accuracy", 0.443, "FMA CRNN study"),
+    ("fma_small", "FMA small, test split", "CRNN (1D conv + LSTM)", "accuracy", 0.441, _DWIVEDI),
+    ("fma_small", "FMA small, test split", "parallel CNN-RNN", "accuracy", 0.444, _DWIVEDI),
     ("fma_small", "FMA small, test embeddings", "k-means on 64-d CRNN embeddings", "ARI", 0.22,
-     "FMA CRNN study"),
+     _DWIVEDI),
     ("fma_small", "FMA small, test embeddings", "k-means on 64-d CRNN embeddings", "silhouette", 0.30,
-     "FMA CRNN study"),
-    ("fma_medium", "FMA medium, 16 genres", "SVC on MFCC", "accuracy", 0.6098,
+     _DWIVEDI),
+    ("fma_medium", "FMA medium, 16 genres, official split", "SVC on MFCC", "accuracy", 0.6098,
      "FMA baselines (Defferrard et al. 2017)"),
-    ("fma_medium", "FMA medium, 16 genres", "SVC on all 518 features", "accuracy", 0.6288,
-     "FMA baselines (Defferrard et al. 2017)"),
-    ("fma_medium", "FMA, 2D CNN + GRU", "2D CNN + GRU", "accuracy", 0.7140, "FMA CNN-GRU study"),
+    ("fma_medium", "FMA medium, 16 genres, official split", "SVC on all 518 features", "accuracy",
+     0.6288, "FMA baselines (Defferrard et al. 2017)"),
+    ("fma_medium", "FMA large (not medium), 16 genres, random 80/10/10 by genre", "2D CNN + GRU",
+     "accuracy", 0.7140, _UAB),
     ("mtat", "MagnaTagATune top-50", "short-chunk CNN + ResNet", "roc_auc", 0.9129, "Won et al. 2020"),
     ("mtat", "MagnaTagATune top-50", "short-chunk CNN + ResNet", "pr_auc", 0.4614, "Won et al. 2020"),
     ("mtat", "MagnaTagATune top-50", "musicnn", "roc_auc", 0.9106, "Won et al. 2020"),
     ("mtat", "MagnaTagATune top-50", "FCN", "roc_auc", 0.9005, "Won et al. 2020"),
     ("mtat", "MagnaTagATune top-50", "CRNN", "roc_auc", 0.8722, "Won et al. 2020"),
-    ("mtat", "MagnaTagATune top-10", "2D CNN + GRU", "roc_auc", 0.9016, "MTAT top-10 study"),
-    ("mtat", "MagnaTagATune top-10", "1D CNN + GRU", "roc_auc", 0.9032, "MTAT top-10 study"),
 ], columns=["dataset", "setting", "system", "metric", "value", "source"])
 
 

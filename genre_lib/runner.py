@@ -80,7 +80,8 @@ def run_all(settings: Settings | None = None, only: list[str] | None = None) -> 
 
 
 def print_results(settings: Settings, markdown: bool = False) -> None:
-    """The test-split results of this run, one line per model (best first)."""
+    """The test-split results of this run, one line per model, ordered by validation accuracy
+    (the split models are chosen on; test is shown beside it, never used to rank)."""
     from .evaluation import load_results
 
     every = load_results(settings)
@@ -97,7 +98,9 @@ def print_results(settings: Settings, markdown: bool = False) -> None:
         return
     cols = [c for c in ("model", "accuracy", "f1_macro", "top3_accuracy", "valid_accuracy",
                         "wall_time_s") if c in res.columns]
-    res = res[cols].sort_values("accuracy", ascending=False)
+    order = ["valid_accuracy", "model"] if "valid_accuracy" in cols else ["model"]
+    res = res[cols].sort_values(order, ascending=[False, True][:len(order)], na_position="last",
+                                kind="stable")
     if markdown:
         print("| " + " | ".join(cols) + " |")
         print("|" + "---|" * len(cols))

@@ -138,3 +138,15 @@ def test_results_table_joins_valid_rows(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("| model | accuracy") and len(out) == 3
     assert "| cnn | 0.700 | 0.700 |" in out[2] and "0.900" in out[2]
+
+
+def test_results_table_ranks_on_validation_not_test(tmp_path, capsys):
+    from genre_lib.runner import print_results
+
+    s = get_settings(work_dir=tmp_path, profile="ci")
+    for model, valid, test in (("later_on_test", 0.9, 0.6), ("better_on_test", 0.8, 0.7)):
+        for split, acc in (("valid", valid), ("test", test)):
+            evaluation.save_result(evaluation.result_row(model, split, {"accuracy": acc}, s), s)
+    print_results(s, markdown=True)
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [r.split("|")[1].strip() for r in rows] == ["later_on_test", "better_on_test"]
