@@ -5,7 +5,9 @@ layout and file formats (AU, WAV and MP3 audio through soundfile; FMA's ``tracks
 its real three-row header and column names; MagnaTagATune's tab-separated
 ``annotations_final.csv`` with its 188 real tag columns), including the known faults:
 
-* GTZAN (Kaggle copy): ``jazz.00054.wav`` is not a WAV file; optionally a clip that is too short;
+* GTZAN: real clip ids named in the fault-filtered lists shipped with genre_lib (optionally
+  some that no list names); in the Kaggle copy ``jazz.00054.wav`` is not a WAV file, and
+  optionally a clip is too short;
 * FMA: the known faulty fma_small tracks 099134 (garbage bytes named .mp3), 108925 (an empty
   MP3) and 133297 (an MP3 far shorter than a clip);
 * MagnaTagATune: an empty MP3 and clips that end up with no tag.
@@ -79,37 +81,54 @@ def write_empty(path: Path) -> Path:
 
 # -- GTZAN ----------------------------------------------------------------------------------------
 
-
-def _gtzan_clips(folder: Path, ext: str, fmt: str, per_genre: int, seconds: float, sr: int,
-                 genres=GTZAN_GENRES) -> list[str]:
-    ids = []
-    for gi, g in enumerate(genres):
-        for k in range(per_genre):
-            tid = f"{g}.{k:05d}"
-            write_audio(folder / g / f"{tid}.{ext}", genre_signal(gi, seconds, sr, seed=k), sr, fmt)
-            ids.append(tid)
-    return ids
+# the fault-filtered lists shipped with genre_lib, read here directly (not through the loader)
+GTZAN_LISTS = Path(__file__).resolve().parent.parent / "genre_lib" / "datasets" / "gtzan_filtered"
+# the split each successive fixture clip of a genre is drawn from: one of each first, then
+# roughly 60/20/20, so three or more clips per genre put tracks in every split
+_GTZAN_PICK = ("train", "valid", "test", "train", "train", "train", "valid", "test", "train", "train")
 
 
-def _split_ids(ids: list[str], left_out_every: int = 0) -> dict[str, list[str]]:
-    """Per genre: the first clip valid, the second test, the rest train; optionally leave some out."""
-    out = {"train": [], "valid": [], "test": []}
-    left = []
-    by_genre: dict = {}
-    for t in ids:
-        by_genre.setdefault(t.split(".")[0], []).append(t)
-    for _genre, members in by_genre.items():
-        for i, t in enumerate(members):
-            if left_out_every and i == len(members) - 1:
-                left.append(t)
-            elif i == 0:
-                out["valid"].append(t)
-            elif i == 1:
-                out["test"].append(t)
-            else:
-                out["train"].append(t)
-    out["left_out"] = left
+def gtzan_shipped_split() -> dict[str, str]:
+    """``{track_id: split}`` of the shipped fault-filtered lists (930 clips)."""
+    out = {}
+    for s in ("train", "valid", "test"):
+        for line in (GTZAN_LISTS / f"{s}_filtered.txt").read_text().split():
+            out[line.rsplit("/", 1)[-1].rsplit(".", 1)[0]] = s
     return out
+
+
+def gtzan_fixture_ids(per_genre: int, genres=GTZAN_GENRES, outside: int = 0) -> dict:
+    """Real GTZAN clip ids for a fixture: per genre, ``per_genre`` clips named in the shipped
+    lists (the first from train, valid and test, then about 60/20/20), plus ``outside`` clips
+    that no list names, for the genres that have such clips (blues and rock have none).
+
+    Returns ``{"ids": [...], "split": {"train": [...], "valid": [...], "test": [...],
+    "left_out": [...]}}``, the split being the lists' own.
+    """
+    shipped = gtzan_shipped_split()
+    split = {"train": [], "valid": [], "test": [], "left_out": []}
+    ids = []
+    for g in genres:
+        queues = {s: sorted(t for t, v in shipped.items() if v == s and t.startswith(g + "."))
+                  for s in ("train", "valid", "test")}
+        for i in range(per_genre):
+            s = _GTZAN_PICK[i % len(_GTZAN_PICK)]
+            tid = queues[s].pop(0)
+            split[s].append(tid)
+            ids.append(tid)
+        unlisted = [f"{g}.{k:05d}" for k in range(100) if f"{g}.{k:05d}" not in shipped]
+        for tid in unlisted[:outside]:
+            split["left_out"].append(tid)
+            ids.append(tid)
+    return {"ids": ids, "split": split}
+
+
+def _gtzan_clips(folder: Path, ext: str, fmt: str, ids, seconds: float, sr: int) -> list[str]:
+    for tid in ids:
+        g = tid.split(".")[0]
+        write_audio(folder / g / f"{tid}.{ext}",
+                    genre_signal(GTZAN_GENRES.index(g), seconds, sr, seed=int(tid[-5:])), sr, fmt)
+    return list(ids)
 
 
 def write_split_lists(folder: Path, split: dict, ext: str = "au") -> None:
@@ -121,62 +140,57 @@ def write_split_lists(folder: Path, split: dict, ext: str = "au") -> None:
 
 
 def build_gtzan_original(root: Path, per_genre: int = 3, seconds: float = 4.0, sr: int = 22050,
-                         split_lists: bool = False) -> dict:
+                         outside: int = 0) -> dict:
     """The Marsyas release: ``root/genres/<genre>/<genre>.000NN.au`` plus its ``.mf`` lists.
 
-    With ``split_lists``, ``train/valid/test_filtered.txt`` beside ``genres/`` (one clip per
-    genre left out of every list, as the real fault-filtered split leaves 70 out).
+    The clips are real GTZAN ids named in the shipped fault-filtered lists (see
+    :func:`gtzan_fixture_ids`), so every split has clips of every genre from three per genre;
+    ``outside`` adds clips per genre that no list names (as the 70 faulty clips of the real
+    collection). No list is written: the loader uses the shipped ones. ``info["split"]`` is the
+    lists' split of the fixture clips (``left_out``: those outside the lists).
     """
     root = Path(root)
     genres_dir = root / "genres"
-    ids = _gtzan_clips(genres_dir, "au", "AU", per_genre, seconds, sr)
+    chosen = gtzan_fixture_ids(per_genre, outside=outside)
+    ids = _gtzan_clips(genres_dir, "au", "AU", chosen["ids"], seconds, sr)
     for g in GTZAN_GENRES:   # the release carries Marsyas collection files too
         (genres_dir / f"{g}.mf").write_text(
-            "".join(f"genres/{g}/{t}.au\t{g}\n" for t in ids if t.startswith(g)))
-    info = {"root": genres_dir, "ids": ids, "sr": sr, "seconds": seconds}
-    if split_lists:
-        split = _split_ids(ids, left_out_every=1)
-        write_split_lists(root, split)
-        info["split"] = split
-    return info
+            "".join(f"genres/{g}/{t}.au\t{g}\n" for t in ids if t.startswith(g + ".")))
+    return {"root": genres_dir, "ids": ids, "sr": sr, "seconds": seconds, "split": chosen["split"]}
 
 
-# which clips of a ten-per-genre split a partial copy holds (clip numbers; see build_gtzan_partial)
+# tracks per split (train, valid, test) of each genre in a partial copy (see build_gtzan_partial)
 GTZAN_PARTIAL = {
-    "classical": range(10), "metal": range(10), "rock": range(10),   # complete
-    "disco": (0, 1, 5, 7), "jazz": (2, 3, 6, 8),                      # all three splits
-    "blues": (5, 6, 7, 8, 9),       # valid and test only
-    "country": (5, 6),              # valid only
-    "reggae": (0, 1, 2, 3),         # train only
-    "hiphop": (0, 1, 2, 7, 8),      # train and test, no valid
-    "pop": (3, 4, 9),               # train and test, no valid
+    "classical": (5, 2, 3), "metal": (5, 2, 3), "rock": (5, 2, 3),   # every split
+    "disco": (2, 1, 1), "jazz": (2, 1, 1),                            # every split
+    "blues": (0, 2, 3),             # valid and test only
+    "country": (0, 2, 0),           # valid only
+    "reggae": (4, 0, 0),            # train only
+    "hiphop": (3, 0, 2),            # train and test, no valid
+    "pop": (2, 0, 1),               # train and test, no valid
 }
 
 
 def build_gtzan_partial(root: Path, seconds: float = 3.2, sr: int = 22050) -> dict:
-    """Part of GTZAN beside the full fault-filtered-style lists, as a student might have it.
+    """Part of GTZAN, as a student might have it, read with the shipped fault-filtered lists.
 
-    The lists name ten clips of each of the ten genres (clips 0-4 train, 5-6 valid, 7-9 test);
-    only the clips of :data:`GTZAN_PARTIAL` are on disk, so blues and country have no
-    training clip, reggae has only training clips, and hip-hop and pop have no validation
-    clip. Returns the ids on disk, the split and, per genre, the tracks per split on disk.
+    Only the clips of :data:`GTZAN_PARTIAL` are on disk (the first listed clips of each split
+    of each genre), so blues and country have no training clip, reggae has only training
+    clips, and hip-hop and pop have no validation clip. Returns the ids on disk, their split,
+    the number of listed clips (``n_listed``) and, per genre, the tracks per split on disk.
     """
     root = Path(root)
     genres_dir = root / "genres"
+    shipped = gtzan_shipped_split()
     split = {"train": [], "valid": [], "test": []}
     for g in GTZAN_GENRES:
-        for k in range(10):
-            split["train" if k < 5 else "valid" if k < 7 else "test"].append(f"{g}.{k:05d}")
-    write_split_lists(root, split)
-    on_disk = []
-    for gi, g in enumerate(GTZAN_GENRES):
-        for k in GTZAN_PARTIAL[g]:
-            tid = f"{g}.{k:05d}"
-            write_audio(genres_dir / g / f"{tid}.au", genre_signal(gi, seconds, sr, seed=k), sr, "AU")
-            on_disk.append(tid)
-    counts = {g: {s: sum(1 for t in split[s] if t in on_disk and t.startswith(g + "."))
-                  for s in ("train", "valid", "test")} for g in GTZAN_GENRES}
-    return {"root": genres_dir, "ids": on_disk, "split": split, "counts": counts,
+        for s, n in zip(("train", "valid", "test"), GTZAN_PARTIAL[g]):
+            split[s] += sorted(t for t, v in shipped.items() if v == s and t.startswith(g + "."))[:n]
+    on_disk = _gtzan_clips(genres_dir, "au", "AU", sorted(split["train"] + split["valid"] + split["test"]),
+                           seconds, sr)
+    counts = {g: dict(zip(("train", "valid", "test"), GTZAN_PARTIAL[g])) for g in GTZAN_GENRES}
+    return {"root": genres_dir, "ids": on_disk, "split": split, "n_listed": len(shipped),
+            "counts": counts,
             "complete": sorted(g for g, c in counts.items() if all(c.values())),
             "incomplete": sorted(g for g, c in counts.items() if not all(c.values()))}
 
@@ -185,13 +199,15 @@ def build_gtzan_kaggle(root: Path, per_genre: int = 3, seconds: float = 4.0, sr:
                        short_clip: bool = True, features_csv: bool = True) -> dict:
     """The Kaggle copy: ``root/Data/genres_original/<genre>/<genre>.000NN.wav``.
 
-    Adds the broken ``jazz.00054.wav`` (not a WAV file), optionally ``rock.00099.wav`` of
-    only 0.5 s, and ``features_30_sec.csv`` / ``features_3_sec.csv`` beside the genre folders.
+    ``per_genre`` clips named in the shipped fault-filtered lists (see :func:`gtzan_fixture_ids`),
+    plus the broken ``jazz.00054.wav`` (not a WAV file), optionally ``rock.00099.wav`` of only
+    0.5 s (both are in the training list, so the loader reaches and skips them), and
+    ``features_30_sec.csv`` / ``features_3_sec.csv`` beside the genre folders.
     """
     root = Path(root)
     data = root / "Data"
     folder = data / "genres_original"
-    ids = _gtzan_clips(folder, "wav", "WAV", per_genre, seconds, sr)
+    ids = _gtzan_clips(folder, "wav", "WAV", gtzan_fixture_ids(per_genre)["ids"], seconds, sr)
     write_not_audio(folder / "jazz" / "jazz.00054.wav", size=8192)
     bad = {"jazz.00054": "not a WAV file"}
     if short_clip:

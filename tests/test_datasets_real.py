@@ -12,7 +12,7 @@ import pytest
 
 from genre_lib import datasets
 from genre_lib.config import PROFILE_TABLE, get_settings
-from genre_lib.datasets import DatasetError, fma, gtzan, local, mtat
+from genre_lib.datasets import DatasetError, fma, gtzan, local, mtat, status
 
 # the ci profile without its subsampling, so every fixture file is examined
 CI_ALL = dataclasses.replace(PROFILE_TABLE["ci"], max_tracks_per_label=None)
@@ -26,7 +26,8 @@ def settings_for(data_dir: Path, dataset: str, profile=CI_ALL):
 @pytest.fixture(scope="module")
 def gtzan_original(tmp_path_factory):
     data = tmp_path_factory.mktemp("gtzan_orig") / "data"
-    info = fr.build_gtzan_original(data / "gtzan", per_genre=4, seconds=3.5, split_lists=True)
+    # four listed clips per genre and one that no list names (for the eight genres having one)
+    info = fr.build_gtzan_original(data / "gtzan", per_genre=4, seconds=3.5, outside=1)
     return data, info
 
 
@@ -62,15 +63,31 @@ def _contract(table: pd.DataFrame, dataset: str, clip_seconds: float) -> None:
 # -- GTZAN --------------------------------------------------------------------------------------
 
 
-def test_gtzan_original_uses_fault_filtered_lists(gtzan_original):
+def test_gtzan_uses_the_shipped_fault_filtered_split(gtzan_original, capsys):
     data, info = gtzan_original
+    assert not list(data.rglob("*_filtered.txt"))          # no lists beside the data
     table = datasets.load_table(settings_for(data, "gtzan"), progress=False)
+    out = capsys.readouterr().out
     _contract(table, "gtzan", 30.0)
+    # every fixture clip has the split its shipped list gives it
+    lists = fr.gtzan_shipped_split()
+    assert dict(zip(table["track_id"], table["split"])) == {t: lists[t] for t in table["track_id"]}
     split = info["split"]
     for s in ("train", "valid", "test"):
         assert set(table.loc[table["split"] == s, "track_id"]) == set(split[s])
-    assert not set(split["left_out"]) & set(table["track_id"])   # outside the lists: left out
+    # clips in no list are left out of every split, and the report and summary say so
+    left_out = split["left_out"]
+    assert len(left_out) == 8 and not set(left_out) & set(lists)
+    assert not set(left_out) & set(table["track_id"])
+    assert table.attrs["outside_split"]["tracks"] == sorted(left_out)
+    assert "8 clip(s) on disk left out of every split" in out and "distorted" in out
+    assert "left out of every split: 8 track(s) on disk" in datasets.summary(table)
     assert "fault-filtered" in table.attrs["split_source"]
+    assert "shipped with genre_lib" in table.attrs["split_source"]
+    assert table.attrs["split_rule"] == "official"
+    assert "random split" not in out                      # no warning: nothing was asked
+    assert f"{930 - 40} listed clip(s) not on disk" in out
+    assert table.attrs["listed_not_on_disk"] == 930 - 40
     assert set(table["format"]) == {"au"} and table.attrs["layout"].startswith("original")
     assert table["seconds"].between(3.4, 3.6).all()
     assert table.attrs["skipped"] == {}
@@ -83,15 +100,18 @@ def test_gtzan_kaggle_skips_broken_and_short_clips(gtzan_kaggle, capsys):
     out = capsys.readouterr().out
     _contract(table, "gtzan", 30.0)
     skipped = table.attrs["skipped"]
-    assert set(skipped) == {"jazz.00054", "rock.00099"}
+    assert set(skipped) == {"jazz.00054", "rock.00099"}   # both listed for train, so reached
     assert "not a WAV file" in skipped["jazz.00054"]
     assert "too short" in skipped["rock.00099"]
     assert set(table["track_id"]) == set(info["ids"])
     assert table.attrs["layout"] == "Kaggle"
     assert set(table.attrs["kaggle_features_csv"]) == {30, 3}
     assert "features_csv" not in table.attrs      # that name means FMA's features.csv
-    # no split lists: a seeded stratified split, with the note on why it matters
-    assert "fault-filtered" in out and "inflates" in out and "jazz.00054" in out
+    # no lists beside the data: the shipped fault-filtered split, no random-split warning
+    lists = fr.gtzan_shipped_split()
+    assert all(lists[t] == s for t, s in zip(table["track_id"], table["split"]))
+    assert "fault-filtered" in out and "shipped with genre_lib" in out and "jazz.00054" in out
+    assert "random split" not in out
     assert (pd.crosstab(table["genre"], table["split"]) >= 1).all().all()
     again = gtzan.load_table(settings, progress=False, verbose=False)
     pd.testing.assert_frame_equal(table[["track_id", "split"]], again[["track_id", "split"]])
@@ -99,14 +119,106 @@ def test_gtzan_kaggle_skips_broken_and_short_clips(gtzan_kaggle, capsys):
     assert "skipped 2 file(s)" in text and "jazz.00054" in text
 
 
-def test_gtzan_split_options(gtzan_kaggle, gtzan_original):
+def test_gtzan_split_options(gtzan_kaggle, gtzan_original, tmp_path, capsys):
     data, _ = gtzan_kaggle
-    with pytest.raises(DatasetError, match="train_filtered.txt"):
-        gtzan.load_table(settings_for(data, "gtzan"), split="filtered", progress=False)
+    default = gtzan.load_table(settings_for(data, "gtzan"), progress=False, verbose=False)
+    filtered = gtzan.load_table(settings_for(data, "gtzan"), split="filtered", progress=False,
+                                verbose=False)
+    pd.testing.assert_frame_equal(default[["track_id", "split"]], filtered[["track_id", "split"]])
+    with pytest.raises(DatasetError, match="split_dir"):          # asked for, not there
+        gtzan.load_table(settings_for(data, "gtzan"), split_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="split must be"):
+        gtzan.load_table(settings_for(data, "gtzan"), split="official", progress=False)
     data, info = gtzan_original
-    table = gtzan.load_table(settings_for(data, "gtzan"), split="random", progress=False,
-                             verbose=False)
+    capsys.readouterr()
+    table = gtzan.load_table(settings_for(data, "gtzan"), split="random", progress=False)
+    out = capsys.readouterr().out
+    # a random split only on request: every clip on disk, those outside the lists included
     assert len(table) == len(info["ids"]) and table.attrs["split_source"].startswith("random")
+    assert set(info["split"]["left_out"]) <= set(table["track_id"])
+    assert table.attrs["split_rule"] == "random" and "outside_split" not in table.attrs
+    assert "warning: a random split was asked for" in out and "artist" in out
+
+
+def test_genre_split_random_gives_the_random_split_with_the_warning(gtzan_original, capsys):
+    data, info = gtzan_original
+    settings = get_settings(dataset="gtzan", profile=CI_ALL, data_dir=data, split="random",
+                            work_dir=data.parent / "work", jobs=2)
+    table = datasets.load_table(settings, progress=False)
+    out = capsys.readouterr().out
+    assert out.count("warning: a random split was asked for") == 1     # once, not twice
+    assert "GENRE_SPLIT=random" in out and "artist" in out and "inflated" in out
+    assert table.attrs["split_rule"] == "random"
+    assert set(table["track_id"]) == set(info["ids"])
+    assert (pd.crosstab(table["genre"], table["split"]) >= 1).all().all()
+    lists = fr.gtzan_shipped_split()
+    listed = [t for t in table["track_id"] if t in lists]
+    assert any(lists[t] != s for t, s in zip(table["track_id"], table["split"]) if t in listed)
+    assert "split rule: random" in datasets.summary(table)
+    # data status says which split the loader uses
+    assert "split: random (GENRE_SPLIT=random)" in status.status_report(settings)
+
+
+def test_lists_beside_the_data_replace_the_shipped_ones(tmp_path, capsys):
+    data = tmp_path / "data"
+    info = fr.build_gtzan_original(data / "gtzan", per_genre=3, seconds=3.2)
+    ids = info["ids"]
+    # a split of our own, which differs from the shipped one, beside the genre folders
+    own = {"train": [t for t in ids if t in info["split"]["valid"] + info["split"]["test"]],
+           "valid": [t for t in ids if t in info["split"]["train"]], "test": []}
+    own["test"], own["train"] = own["train"][::2], own["train"][1::2]
+    fr.write_split_lists(data / "gtzan", own)
+    table = datasets.load_table(settings_for(data, "gtzan"), progress=False)
+    out = capsys.readouterr().out
+    for s in ("train", "valid", "test"):
+        assert set(table.loc[table["split"] == s, "track_id"]) == set(own[s])
+    assert "beside the data" in table.attrs["split_source"] and "replace" in out
+    assert "the published split has 443/197/290" in out
+    assert f"lists found beside the data in {data / 'gtzan'}" in status.status_report(
+        settings_for(data, "gtzan"))
+    # copies of the shipped lists (an older download fetched them) are recognised as such
+    for name in ("train", "valid", "test"):
+        (data / "gtzan" / f"{name}_filtered.txt").write_bytes(
+            (fr.GTZAN_LISTS / f"{name}_filtered.txt").read_bytes())
+    table = gtzan.load_table(settings_for(data, "gtzan"), progress=False, verbose=False)
+    assert "identical to those shipped" in table.attrs["split_source"]
+    # an incomplete set beside the data is ignored, with a note; the shipped lists are used
+    (data / "gtzan" / "valid_filtered.txt").unlink()
+    table = gtzan.load_table(settings_for(data, "gtzan"), progress=False)
+    out = capsys.readouterr().out
+    assert "incomplete split lists" in out and "shipped with genre_lib" in table.attrs["split_source"]
+    lists = fr.gtzan_shipped_split()
+    assert all(lists[t] == s for t, s in zip(table["track_id"], table["split"]))
+
+
+def test_shipped_lists_are_package_data():
+    """The three lists and their README (source, ISC notice) are found by importlib.resources,
+    are the published files byte for byte, and pyproject.toml installs them with the package."""
+    import hashlib
+    import tomllib
+    from fnmatch import fnmatch
+    from importlib import resources
+
+    folder = resources.files("genre_lib.datasets").joinpath("gtzan_filtered")
+    expected = {  # SHA-256 of the published files, and their number of clips
+        "train_filtered.txt": ("2b04966cef1486f1a7767b74271533fa23e220388db804a1937835e1fc4fa3fa", 443),
+        "valid_filtered.txt": ("f8fbee7c52397a0e0f3a91dc54fedecb2e27f5bdc9a9daeab8cb10d077e26956", 197),
+        "test_filtered.txt": ("09cafa6a89ce0a27f30ed250d56ecb4d03c22fffb5a693f96c7ae655ee02ac72", 290)}
+    readme = folder.joinpath("README.md").read_text()
+    for name, (digest, n) in expected.items():
+        blob = folder.joinpath(name).read_bytes()
+        assert hashlib.sha256(blob).hexdigest() == digest and digest in readme
+        assert len(blob.decode().split()) == n
+    assert "jordipons/sklearn-audio-transfer-learning" in readme and "ISC" in readme
+    assert "Permission to use, copy, modify, and/or distribute this software" in readme
+    assert "Copyright (c) 2019, Jordi Pons" in readme
+    assert sorted(gtzan.shipped_split_lists()) == ["test", "train", "valid"]
+    assignment = gtzan.split_assignment()
+    assert len(assignment) == 930 and sum(v == "valid" for v in assignment.values()) == 197
+    root = Path(__file__).resolve().parent.parent
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = [f"gtzan_filtered/{n}" for n in [*expected, "README.md"]]
+    assert all(any(fnmatch(f, g) for g in globs["genre_lib.datasets"]) for f in shipped)
 
 
 def test_gtzan_ci_profile_subsamples(gtzan_original):
@@ -114,6 +226,9 @@ def test_gtzan_ci_profile_subsamples(gtzan_original):
     tiny = dataclasses.replace(PROFILE_TABLE["ci"], max_tracks_per_label=2)
     table = gtzan.load_table(settings_for(data, "gtzan", tiny), split="random", progress=False,
                              verbose=False)
+    counts = table.groupby(["genre", "split"]).size()
+    assert counts.max() <= 1 and table["genre"].nunique() == 10
+    table = gtzan.load_table(settings_for(data, "gtzan", tiny), progress=False, verbose=False)
     counts = table.groupby(["genre", "split"]).size()
     assert counts.max() <= 1 and table["genre"].nunique() == 10
 
@@ -147,7 +262,8 @@ def test_validation_is_cached_and_refreshed(gtzan_original, monkeypatch):
     monkeypatch.setattr(local, "probe_audio", lambda p: calls.append(p) or real(p))
     gtzan.load_table(settings, progress=False, verbose=False)
     assert calls == []
-    touched = next(p for p in info["root"].rglob("*.au"))
+    first = info["split"]["train"][0]                 # a listed clip: the loader probes it
+    touched = info["root"] / first.split(".")[0] / f"{first}.au"
     st = touched.stat()
     os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     gtzan.load_table(settings, progress=False, verbose=False)
@@ -299,7 +415,8 @@ def test_mtat_split_files(mtat_tree, tmp_path):
 
 
 def test_no_usable_file_is_an_error_not_an_empty_table(gtzan_original):
-    data, _ = gtzan_original
-    with pytest.raises(DatasetError, match="none of the 30 file"):
+    data, info = gtzan_original
+    listed = len(info["ids"]) - len(info["split"]["left_out"])     # only listed clips are probed
+    with pytest.raises(DatasetError, match=f"none of the {listed} file"):
         gtzan.load_table(settings_for(data, "gtzan"), min_seconds=10.0, progress=False,
                          verbose=False)

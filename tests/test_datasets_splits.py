@@ -1,9 +1,9 @@
 """Issue 17: partial copies whose split leaves a label without tracks in some split.
 
-The situation: GTZAN's official fault-filtered lists name ten genres, but only part of the
-audio is on disk, so some genres appear in one or two splits only. The shared loading path
-must leave those genres out of every split, say so with their counts, and expose the labels
-it kept.
+The situation: GTZAN's official fault-filtered lists (shipped with genre_lib) name ten genres,
+but only part of the audio is on disk, so some genres appear in one or two splits only. The
+shared loading path must leave those genres out of every split, say so with their counts, and
+expose the labels it kept.
 """
 from __future__ import annotations
 
@@ -47,9 +47,13 @@ def test_labels_missing_from_a_split_are_left_out_and_reported(partial_gtzan, ca
         assert left[genre] == info["counts"][genre]
     assert left["blues"] == {"train": 0, "valid": 2, "test": 3}
     assert left["reggae"] == {"train": 4, "valid": 0, "test": 0}
+    # the listed clips present keep their lists' split
+    lists = fr.gtzan_shipped_split()
+    assert all(lists[t] == s for t, s in zip(table["track_id"], table["split"]))
     # the loader's report: clips listed but absent, then the labels left out with counts
-    n_absent = 100 - len(info["ids"])
+    n_absent = info["n_listed"] - len(info["ids"])
     assert f"{n_absent} listed clip(s) not on disk" in out
+    assert table.attrs["listed_not_on_disk"] == n_absent
     assert "left out 5 label(s) without tracks in every split" in out
     assert "blues (train 0, valid 2, test 3)" in out and "country (train 0, valid 2, test 0)" in out
     assert "hiphop (train 3, valid 0, test 2)" in out

@@ -63,9 +63,10 @@ def replaced_source(base, remotes, **changes):
                                homepage="http://example.invalid", **changes)
 
 
-def gtzan_source(url: str, known_hash: str | None, size=None, extra=()):
+def gtzan_source(url: str, known_hash: str | None, size=None, extra=(), **changes):
     return replaced_source(catalog.GTZAN,
-                       (Remote("genres.tar.gz", (url,), known_hash=known_hash, size=size), *extra))
+                           (Remote("genres.tar.gz", (url,), known_hash=known_hash, size=size), *extra),
+                           **changes)
 
 
 def leftovers(data: Path) -> list[str]:
@@ -97,7 +98,8 @@ def test_download_verifies_and_unpacks(server, gtzan_archive, tmp_path, monkeypa
                         gtzan_source(url + "genres.tar.gz", fr.sha256(gtzan_archive)))
     target = download.download("gtzan", settings, progress=False, retries=0)
     assert target == settings.data_dir / "gtzan"
-    assert (target / "genres" / "blues" / "blues.00000.au").exists()
+    first = fr.gtzan_fixture_ids(1)["ids"][0]                  # blues.00029, a listed clip
+    assert (target / "genres" / "blues" / f"{first}.au").exists()
     assert gtzan.locate(settings)["n_files"] == 10
     assert (settings.data_dir / "downloads" / "genres.tar.gz").exists()   # kept for re-runs
     assert leftovers(settings.data_dir) == []
@@ -199,22 +201,56 @@ def test_size_only_verification_warns(server, gtzan_archive, tmp_path, monkeypat
     assert "no checksum is published" in capsys.readouterr().err
 
 
-def test_optional_split_lists(server, gtzan_archive, tmp_path, monkeypatch, capsys):
+def test_gtzan_download_is_the_archive_only(server, gtzan_archive, tmp_path, monkeypatch, capsys):
+    """The fault-filtered split lists ship with genre_lib: the download fetches the audio
+    archive alone, and the copy it unpacks loads with the filtered split straight away."""
+    assert [r.fname for r in catalog.GTZAN.remotes] == ["genres.tar.gz"]
+    assert catalog.GTZAN.complete is None and "ship with genre_lib" in catalog.GTZAN.notes
     url, www = server
     shutil.copy(gtzan_archive, www / "genres.tar.gz")
-    ids = [f"{g}.00000" for g in fr.GTZAN_GENRES]
-    fr.write_split_lists(www, {"train": ids[:6], "valid": ids[6:8], "test": ids[8:]})
-    lists = tuple(Remote(f"{s}_filtered.txt", (url + f"{s}_filtered.txt",), role="file",
-                         check=catalog._list_check(n), optional=True, provenance="test")
-                  for s, n in (("train", 6), ("valid", 2), ("test", 99)))
     settings = settings_in(tmp_path)
     monkeypatch.setitem(download.SOURCES, "gtzan",
-                        gtzan_source(url + "genres.tar.gz", fr.sha256(gtzan_archive), extra=lists))
+                        gtzan_source(url + "genres.tar.gz", fr.sha256(gtzan_archive)))
+    download.download("gtzan", settings, progress=False, retries=0)
+    download.download("gtzan", settings, progress=False, retries=0)      # present: nothing added
+    assert _Quiet.hits == ["/genres.tar.gz"]
+    assert not list(settings.data_dir.rglob("*_filtered.txt"))
+    table = gtzan.load_table(settings, progress=False, verbose=False)
+    assert "shipped with genre_lib" in table.attrs["split_source"]
+    lists = fr.gtzan_shipped_split()
+    assert all(lists[t] == s for t, s in zip(table["track_id"], table["split"]))
+    assert "lists shipped with genre_lib" in status.status_report(settings)
+
+
+def test_optional_file_remotes(server, gtzan_archive, tmp_path, monkeypatch, capsys):
+    """Small ``file`` remotes beside an archive: an optional one that fails is reported and the
+    download goes on; ``complete`` adds missing ones beside a copy that is already present."""
+    url, www = server
+    shutil.copy(gtzan_archive, www / "genres.tar.gz")
+    (www / "notes.txt").write_text("blues.00000\n")
+    (www / "extra.txt").write_text("not what the check wants\n")
+    good = lambda p: None if "blues" in p.read_text() else "no clip named"   # noqa: E731
+    extra = (Remote("notes.txt", (url + "notes.txt",), role="file", check=good, optional=True,
+                    provenance="test"),
+             Remote("extra.txt", (url + "extra.txt",), role="file", check=good, optional=True,
+                    provenance="test"))
+    settings = settings_in(tmp_path)
+    monkeypatch.setitem(download.SOURCES, "gtzan",
+                        gtzan_source(url + "genres.tar.gz", fr.sha256(gtzan_archive), extra=extra))
     download.download("gtzan", settings, progress=False, retries=0)
     err = capsys.readouterr().err
-    assert "test_filtered.txt" in err and "expected 99 entries" in err   # failed check: reported
-    assert (settings.data_dir / "gtzan" / "train_filtered.txt").exists()
-    assert gtzan.locate(settings)["split_lists"] is None                # incomplete: not used
+    assert "extra.txt" in err and "no clip named" in err              # failed check: reported
+    assert (settings.data_dir / "gtzan" / "notes.txt").exists()
+    assert not (settings.data_dir / "gtzan" / "extra.txt").exists()
+    # a present copy lacking its file remotes gets them added by `complete`
+    (settings.data_dir / "gtzan" / "notes.txt").unlink()
+    (settings.data_dir / "downloads" / "notes.txt").unlink()
+    done = lambda st: (st.data_dir / "gtzan" / "notes.txt").exists()   # noqa: E731
+    monkeypatch.setitem(download.SOURCES, "gtzan", gtzan_source(
+        url + "genres.tar.gz", fr.sha256(gtzan_archive), extra=extra[:1], complete=done))
+    download.download("gtzan", settings, progress=False, retries=0)
+    assert (settings.data_dir / "gtzan" / "notes.txt").exists()
+    assert "notes.txt added in" in capsys.readouterr().out
 
 
 def test_zip_with_top_folder_is_unpacked_flat(server, tmp_path, monkeypatch):

@@ -188,3 +188,35 @@ def test_mutated_mtat_annotations_give_a_table_or_a_clear_error(mtat_source, tmp
     clean = (mtat_source / "mtat" / "annotations_final.csv").read_bytes()
     outcomes = _fuzz_metadata("mtat", clean, place, tmp_path, seed=4, header=2000)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
+
+
+@pytest.fixture(scope="module")
+def gtzan_source(tmp_path_factory):
+    data = tmp_path_factory.mktemp("gtzan_fuzz") / "data"
+    info = fr.build_gtzan_original(data / "gtzan", per_genre=3, seconds=3.2)
+    fr.write_split_lists(data / "gtzan", info["split"])      # lists beside the data, as a user's
+    return data
+
+
+def test_mutated_gtzan_split_lists_give_a_table_or_a_clear_error(gtzan_source, tmp_path):
+    """A damaged list beside the data (which would replace the shipped fault-filtered lists)
+    gives a table or a one-line DatasetError naming the list, never anything else."""
+    def place(data, blob):
+        (data / "gtzan").mkdir(parents=True)
+        os.symlink(gtzan_source / "gtzan" / "genres", data / "gtzan" / "genres")
+        for name in ("valid_filtered.txt", "test_filtered.txt"):
+            shutil.copy(gtzan_source / "gtzan" / name, data / "gtzan" / name)
+        (data / "gtzan" / "train_filtered.txt").write_bytes(blob)
+
+    clean = (gtzan_source / "gtzan" / "train_filtered.txt").read_bytes()
+    outcomes = Counter()
+    for i, (what, blob) in enumerate(mutations(clean, 40, seed=5, header=len(clean))):
+        data = tmp_path / f"c{i}"
+        place(data, blob)
+        settings = get_settings(dataset="gtzan", profile=CI_ALL, data_dir=data,
+                                work_dir=tmp_path / "work", jobs=1)
+        outcomes[_check_table_or_error(
+            lambda s=settings: datasets.load_table(s, progress=False, validate=False, verbose=False),
+            f"gtzan train list {what}")] += 1
+    print(f"gtzan lists: {dict(outcomes)} of 40")
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0

@@ -2,9 +2,11 @@
 
 This proves that switching to a real dataset is only ``GENRE_DATASET=gtzan``: no notebook
 edits. The fixture is the Kaggle layout (10 genres x 6 clips of 6 s, plus the broken
-``jazz.00054.wav``), built in a temporary folder; the environment is set for the kernel
-before it starts, each notebook is executed in-process with nbclient, and its outputs are
-checked for start-up noise and errors.
+``jazz.00054.wav``), built in a temporary folder from clip ids named in the fault-filtered
+lists shipped with genre_lib, so the notebooks get the filtered split (4/1/1 clips per genre)
+with no list on disk; the environment is set for the kernel before it starts, each notebook
+is executed in-process with nbclient, and its outputs are checked for start-up noise and
+errors.
 """
 from __future__ import annotations
 
@@ -37,3 +39,6 @@ def test_notebook_runs_on_gtzan(path, gtzan_env, monkeypatch):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.get("outputs", []) if o.get("output_type") == "stream")
     assert "dataset=gtzan" in printed, f"{path.name} did not report the gtzan settings"
+    if "[gtzan]" in printed:   # the loader's report: the shipped fault-filtered split, no warning
+        assert "split: fault-filtered" in printed and "lists shipped with genre_lib" in printed
+        assert "random split" not in printed

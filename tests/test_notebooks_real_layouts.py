@@ -1,7 +1,7 @@
 """Notebooks run on the real datasets' layouts, built as fixtures (issues 11 and 17).
 
-* A partial GTZAN copy beside the full fault-filtered-style lists, where five genres lack
-  tracks in some split: notebooks 03 and 04 run top to bottom on the five genres kept, with
+* A partial GTZAN copy read with the full fault-filtered lists shipped with genre_lib, where
+  five genres lack tracks in some split: notebooks 03 and 04 run top to bottom on the five genres kept, with
   chance level and class count from the kept labels.
 * A MagnaTagATune fixture (tags only, the official folder split): notebook 09 tags it.
 """
@@ -34,6 +34,7 @@ def test_notebook_runs_on_a_partial_gtzan_copy(name, partial_gtzan, monkeypatch)
                       if o.get("output_type") == "stream")
     kept = info["complete"]
     assert "left out 5 label(s)" in printed
+    assert "split: fault-filtered" in printed and "listed clip(s) not on disk" in printed
     if name == "04_cnn":   # the task line: classes and chance from the labels kept
         assert f"one genre out of {len(kept)} (chance level {1 / len(kept):.2f})" in printed
 

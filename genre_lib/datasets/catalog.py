@@ -4,35 +4,17 @@ Loaders and the functions ``data status`` uses are named as ``"module:function"`
 this catalogue imports no loader; :mod:`genre_lib.datasets.registry` registers every entry
 of :data:`BUILTIN`. To add a dataset, see ``docs/extending.md``.
 
+GTZAN's download is its audio archive only: the fault-filtered split lists it needs are
+package data (``genre_lib/datasets/gtzan_filtered/``), so they are never fetched.
+
 Notebook: none; ``docs/datasets.md`` lists the datasets and their downloads.
 """
 from __future__ import annotations
-
-import re
-from collections.abc import Callable
-from pathlib import Path
 
 from .specs import DatasetSpec, Remote, Source
 
 _PKG = "genre_lib.datasets"
 
-
-def _list_check(expected: int) -> Callable[[Path], str | None]:
-    """A content check for a GTZAN split list: the published number of track entries."""
-
-    def check(path: Path) -> str | None:
-        lines = [ln for ln in Path(path).read_text(errors="replace").splitlines() if ln.strip()]
-        if not all(re.search(r"[a-z]+\.\d{5}", ln) for ln in lines):
-            return "does not look like a GTZAN track list"
-        if len(lines) != expected:
-            return f"expected {expected} entries, found {len(lines)}"
-        return None
-
-    return check
-
-
-_PONS = ("https://raw.githubusercontent.com/jordipons/sklearn-audio-transfer-learning/"
-         "master/data/index/GTZAN/")
 _MTAT = ("https://mirg.city.ac.uk/datasets/magnatagatune/", "http://mi.soi.city.ac.uk/datasets/magnatagatune/")
 _FMA = "https://os.unil.cloud.switch.ch/fma/"
 
@@ -49,21 +31,12 @@ GTZAN = Source(
                           "(pytorch/audio, torchaudio/datasets/gtzan.py); torchaudio's older "
                           "releases and mirdata give MD5 5b3d6dddb579ab49814ab86dba69e7c7 for "
                           "the same URL."),
-        Remote("train_filtered.txt", (_PONS + "train_filtered.txt",), role="file",
-               check=_list_check(443), optional=True,
-               provenance="fault-filtered split of Kereliuk, Sturm and Larsen (2015) as "
-                          "published in jordipons/sklearn-audio-transfer-learning; no "
-                          "checksum published, verified by its entry count"),
-        Remote("valid_filtered.txt", (_PONS + "valid_filtered.txt",), role="file",
-               check=_list_check(197), optional=True, provenance="as train_filtered.txt"),
-        Remote("test_filtered.txt", (_PONS + "test_filtered.txt",), role="file",
-               check=_list_check(290), optional=True, provenance="as train_filtered.txt"),
     ),
     "1.2 GB", "http://marsyas.info/downloads/datasets.html",
     notes="The Kaggle copy (Data/genres_original/...) also works: unpack it anywhere under "
-          "data/. Its jazz.00054.wav is not a valid WAV file and is skipped.",
-    locate=f"{_PKG}.gtzan:find_root", describe=f"{_PKG}.gtzan:describe_copy",
-    complete=f"{_PKG}.gtzan:has_split_lists")
+          "data/. Its jazz.00054.wav is not a valid WAV file and is skipped. The fault-filtered "
+          "split lists ship with genre_lib, so nothing else is fetched.",
+    locate=f"{_PKG}.gtzan:find_root", describe=f"{_PKG}.gtzan:describe_copy")
 
 FMA_METADATA = Source(
     "fma_metadata", "FMA metadata: tracks.csv, genres.csv, features.csv, echonest.csv",

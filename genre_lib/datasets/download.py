@@ -337,9 +337,11 @@ def _install(src: Source, fetched: dict[str, Path], settings: Settings, progress
 
 def _complete_files(src: Source, settings: Settings, progress: bool, retries: int,
                     timeout: float) -> None:
-    """Add a source's ``file`` remotes beside a present copy its ``complete`` check finds lacking.
+    """Add a source's ``file`` remotes beside a present copy its ``complete`` check finds lacking
+    (a copy unpacked by hand may lack small files the download adds beside the archive).
 
-    For GTZAN these are the fault-filtered split lists, fetched for a copy unpacked by hand.
+    No built-in download uses it at present: GTZAN's fault-filtered split lists, once fetched
+    this way, now ship with genre_lib.
     """
     complete = resolve(src.complete, f"completeness check of {src.name}")
     if complete is None or complete(settings):

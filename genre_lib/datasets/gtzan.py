@@ -6,16 +6,25 @@ Two layouts are recognised wherever they were unpacked under the data folder:
   with ``.wav`` files);
 * the widespread Kaggle copy, ``Data/genres_original/<genre>/<genre>.000NN.wav`` with
   ``features_30_sec.csv`` and ``features_3_sec.csv`` beside it. Its ``jazz.00054.wav`` is not
-  a valid WAV file: it is reported and skipped, and the other 999 clips load.
+  a valid WAV file: it is reported and skipped, and the other clips load.
 
 **Splits.** GTZAN has repeated clips, the same artists across many clips, and some mislabelled
 or distorted recordings (Sturm 2013). A random split puts the same song or artist on both
 sides and inflates scores. The *fault-filtered* split of Kereliuk, Sturm and Larsen (2015)
-(train 443, valid 197, test 290 tracks; the other 70 are left out) avoids that, and is used
-whenever its three list files (``train_filtered.txt``, ``valid_filtered.txt``,
-``test_filtered.txt``) are found beside the data (``python -m genre_lib data download gtzan``
-fetches them). Otherwise, or with ``GENRE_SPLIT=random``, a seeded, stratified random split
-of all clips is used, with a printed note.
+(train 443, valid 197, test 290 clips) keeps each artist on one side and leaves out the 70
+faulty clips. Its three lists ship inside this package (``gtzan_filtered/``, with their source
+and licence), so it is the split whenever GTZAN is on disk, with no download:
+
+* clips on disk that no list names are left out of every split, and the report (and
+  :func:`genre_lib.datasets.summary`) says how many and why;
+* a partial copy works: the listed clips that are present are used, and the report says how
+  many listed clips are missing (labels left without tracks in some split are then left out
+  by :func:`genre_lib.datasets.splits.keep_complete_labels`);
+* three lists of the same names (``train_filtered.txt``, ``valid_filtered.txt``,
+  ``test_filtered.txt``) found beside the genre folders, one or two folders above them, or in
+  ``data/gtzan/`` or ``data/gtzan/splits/`` (or in ``split_dir=``) replace the shipped ones;
+* a seeded, stratified random split of every clip on disk is used only when asked for
+  (``GENRE_SPLIT=random`` or ``split="random"``), with a printed warning.
 
 Notebook: 01_eda.ipynb (run it with ``GENRE_DATASET=gtzan``).
 """
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import os
 import re
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -38,23 +48,22 @@ CLIP_SECONDS = 30.0
 SPLIT_FILES = {"train": "train_filtered.txt", "valid": "valid_filtered.txt",
                "test": "test_filtered.txt"}
 PUBLISHED_SPLIT_SIZES = {"train": 443, "valid": 197, "test": 290}
+SHIPPED_FOLDER = "gtzan_filtered"       # package data beside this module
 KNOWN_FAULTY = {"jazz.00054": "the Kaggle copy's jazz.00054.wav is known to be broken"}
+FILTERED_NAME = "fault-filtered (Kereliuk, Sturm and Larsen 2015)"
+OUTSIDE_REASON = ("in none of the fault-filtered lists, which leave out GTZAN's repeated, "
+                  "mislabelled and distorted clips (Sturm 2013)")
 
 _FILE = re.compile(r"^([a-z]+)\.(\d{5})\.(au|wav)$", re.IGNORECASE)
 _ID = re.compile(r"([a-z]+)\.(\d{5})", re.IGNORECASE)
 
-_RANDOM_RISK = (
-    "GTZAN repeats some clips and many artists, so a random split puts the same song or "
-    "artist in train and test and inflates accuracy; published results on the fault-filtered "
-    "split (Kereliuk, Sturm and Larsen 2015) are much lower.")
-RANDOM_SPLIT_NOTE = (
-    "note: no fault-filtered split lists found, so GTZAN gets a seeded random split "
-    f"(60/20/20 per genre). {_RANDOM_RISK} Get the lists with `python -m genre_lib data "
-    "download gtzan`, or put train_filtered.txt, valid_filtered.txt and test_filtered.txt "
-    "beside the genre folders.")
 RANDOM_ASKED_NOTE = (
-    "note: a random split was asked for (GENRE_SPLIT=random or split='random'), so GTZAN gets "
-    f"a seeded random split of all clips (60/20/20 per genre). {_RANDOM_RISK}")
+    "warning: a random split was asked for (GENRE_SPLIT=random or split='random'), so GTZAN "
+    "gets a seeded random split of every clip on disk (60/20/20 per genre), the faulty clips "
+    "included. GTZAN repeats some clips and many artists, so the same song or artist lands in "
+    "train and test and accuracy is inflated; compare such numbers with random-split figures "
+    "only. Published results on the fault-filtered split (Kereliuk, Sturm and Larsen 2015), "
+    "the default, are much lower.")
 
 
 def _genre_dir_has_clips(d: Path) -> bool:
@@ -83,24 +92,51 @@ def _clip_files(root: Path) -> tuple[list[Path], list[str]]:
     return files, notes
 
 
-def _split_lists(candidates) -> tuple[dict | None, list[str]]:
-    notes = []
+def shipped_split_lists() -> dict:
+    """The fault-filtered lists shipped with genre_lib: ``{"train": file, ...}``.
+
+    The values are :mod:`importlib.resources` files (read them with :func:`read_split_list`);
+    their source and licence are in ``gtzan_filtered/README.md`` beside them.
+    """
+    folder = resources.files(__package__).joinpath(SHIPPED_FOLDER)
+    return {s: folder.joinpath(f) for s, f in SPLIT_FILES.items()}
+
+
+def _lists_beside_data(candidates) -> tuple[dict | None, list[str]]:
+    """The first folder of ``candidates`` holding all three list files, and notes on folders
+    holding only some of them (those are ignored)."""
+    notes, seen = [], set()
     for d in candidates:
-        if d is None or not Path(d).is_dir():
+        if d is None or not Path(d).is_dir() or os.path.realpath(d) in seen:
             continue
+        seen.add(os.path.realpath(d))
         have = {s: Path(d) / f for s, f in SPLIT_FILES.items() if (Path(d) / f).is_file()}
         if len(have) == 3:
             return have, notes
         if have:
-            notes.append(f"incomplete fault-filtered split lists in {d} (found "
-                         f"{', '.join(p.name for p in have.values())}); ignored")
+            notes.append(f"incomplete split lists in {d} (found "
+                         f"{', '.join(p.name for p in have.values())}; all three are needed); "
+                         f"ignored")
     return None, notes
 
 
-def locate(settings: Settings | None = None, root=None, split_dir=None) -> dict:
-    """Find GTZAN: its root folder (holding the genre folders), layout and extra files.
+def _same_as_shipped(lists: dict) -> bool:
+    shipped = shipped_split_lists()
+    try:
+        return all(Path(lists[s]).read_bytes() == shipped[s].read_bytes() for s in SPLIT_FILES)
+    except OSError:
+        return False
 
-    Raises :class:`DatasetError` with the places searched when it is not there.
+
+def locate(settings: Settings | None = None, root=None, split_dir=None) -> dict:
+    """Find GTZAN: its root folder (holding the genre folders), layout, extra files, and the
+    fault-filtered lists to use.
+
+    ``split_lists`` are the lists found beside the data (see the module text) or else the
+    shipped ones; ``split_lists_from`` says which, in words, and ``lists_beside_data`` is
+    the folder of lists beside the data (``None`` when the shipped ones are used). Raises
+    :class:`DatasetError` with the places searched when GTZAN is not there, and when
+    ``split_dir`` is given but does not hold the three lists.
     """
     settings = settings or get_settings()
     data = settings.data_dir
@@ -118,10 +154,22 @@ def locate(settings: Settings | None = None, root=None, split_dir=None) -> dict:
                     if (found.parent / f"features_{s}_sec.csv").exists()}
     places = [split_dir] if split_dir else [found, found.parent, found.parent.parent,
                                             data / "gtzan", data / "gtzan" / "splits"]
-    lists, notes = _split_lists(places)
-    notes = unreadable + notes
+    beside, notes = _lists_beside_data(places)
+    if split_dir and beside is None:
+        raise DatasetError(f"split_dir={str(split_dir)!r} does not hold "
+                           f"{', '.join(SPLIT_FILES.values())}; leave split_dir out to use the "
+                           f"fault-filtered lists shipped with genre_lib")
+    if beside is None:
+        lists, origin = shipped_split_lists(), "lists shipped with genre_lib"
+    else:
+        lists = beside
+        origin = (f"lists found beside the data in {beside['train'].parent}"
+                  + (" (identical to those shipped with genre_lib)" if _same_as_shipped(beside)
+                     else "; they replace the lists shipped with genre_lib"))
     return {"root": found, "layout": layout, "files": files, "n_files": len(files),
-            "features_csv": features_csv, "split_lists": lists, "notes": notes}
+            "features_csv": features_csv, "split_lists": lists, "split_lists_from": origin,
+            "lists_beside_data": None if beside is None else beside["train"].parent,
+            "notes": unreadable + notes}
 
 
 def find_root(settings: Settings) -> Path:
@@ -129,25 +177,31 @@ def find_root(settings: Settings) -> Path:
     return locate(settings)["root"]
 
 
-def has_split_lists(settings: Settings) -> bool:
-    """True when the three fault-filtered split lists are found beside the copy."""
-    return locate(settings)["split_lists"] is not None
-
-
 def describe_copy(where: Path, settings: Settings) -> str:
-    """One line for ``data status``: clips, layout and whether the split lists are there."""
+    """One line for ``data status``: clips, layout, and the split the loader will use."""
     info = locate(settings)
-    lists = "found" if info["split_lists"] else "not found (a seeded random split is used)"
-    return f"{info['n_files']} clips, {info['layout']} layout; fault-filtered split lists: {lists}"
+    ids = set(_clip_table(info)["track_id"])
+    head = f"{info['n_files']} clips, {info['layout']} layout"
+    if getattr(settings, "split", "official") == "random":
+        return (f"{head}; split: random (GENRE_SPLIT=random), seeded and stratified by genre, "
+                f"over all {len(ids)} clips (artists and repeated clips can cross splits)")
+    assign = split_assignment(info["split_lists"])
+    inside = len(ids & set(assign))
+    missing = len(set(assign) - ids)
+    return (f"{head}; split: {FILTERED_NAME}, {info['split_lists_from']}: {inside} clip(s) "
+            f"in the lists, {len(ids) - inside} outside them left out"
+            + (f", {missing} listed clip(s) not on disk" if missing else ""))
 
 
 def read_split_list(path) -> list[str]:
     """Track ids (``blues.00012``) from a split list; lines may be paths with any extension.
 
-    An unreadable list, a line naming no clip, and a list naming no clip at all are errors.
+    ``path`` is a file path or an :mod:`importlib.resources` file (the shipped lists). An
+    unreadable list, a line naming no clip, and a list naming no clip at all are errors.
     """
+    source = Path(path) if isinstance(path, (str, os.PathLike)) else path
     try:
-        text = Path(path).read_text(errors="replace")
+        text = source.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read the split list ({exc.strerror or exc})") from None
     ids = []
@@ -162,9 +216,24 @@ def read_split_list(path) -> list[str]:
         ids.append(f"{m.group(1).lower()}.{m.group(2)}")
     if not ids:
         raise DatasetError(f"{path}: the split list names no clip (an empty or cut-off file?); "
-                           f"fetch the lists again with `python -m genre_lib data download gtzan`, "
-                           f"or remove all three to use a random split")
+                           f"repair it, or remove all three lists beside the data to use the "
+                           f"fault-filtered lists shipped with genre_lib")
     return ids
+
+
+def split_assignment(lists: dict | None = None) -> dict[str, str]:
+    """``{track_id: "train" | "valid" | "test"}`` from three lists (default: the shipped ones).
+
+    A clip listed for two splits is an error naming the list.
+    """
+    lists = lists or shipped_split_lists()
+    assign: dict[str, str] = {}
+    for name, path in lists.items():
+        for tid in read_split_list(path):
+            if assign.get(tid, name) != name:
+                raise DatasetError(f"{path}: {tid} is also listed for {assign[tid]}")
+            assign[tid] = name
+    return assign
 
 
 def _clip_table(info: dict) -> pd.DataFrame:
@@ -185,25 +254,27 @@ def _clip_table(info: dict) -> pd.DataFrame:
     return table
 
 
-def _split_from_lists(table: pd.DataFrame, lists: dict, lines: list[str]) -> pd.DataFrame:
-    """Assign the fault-filtered split; clips outside the lists are left out."""
-    assign: dict[str, str] = {}
-    for name, path in lists.items():
-        for tid in read_split_list(path):
-            if assign.get(tid, name) != name:
-                raise DatasetError(f"{path}: {tid} is also listed for {assign[tid]}")
-            assign[tid] = name
+def _split_from_lists(table: pd.DataFrame, info: dict, lines: list[str]) -> tuple[pd.DataFrame, dict]:
+    """Assign the fault-filtered split; clips outside the lists are left out.
+
+    Returns the table of listed clips and the attributes saying what was left out."""
+    assign = split_assignment(info["split_lists"])
     sizes = {s: sum(1 for v in assign.values() if v == s) for s in PUBLISHED_SPLIT_SIZES}
     table = table.assign(split=table["track_id"].map(assign))
-    left_out = int(table["split"].isna().sum())
-    not_found = sorted(set(assign) - set(table["track_id"]))
-    lines.append(f"split: fault-filtered (Kereliuk, Sturm and Larsen 2015) from "
-                 f"{lists['train'].parent}; {left_out} clip(s) outside the lists left out"
-                 + (f"; {len(not_found)} listed clip(s) not on disk" if not_found else ""))
+    outside = sorted(table.loc[table["split"].isna(), "track_id"])
+    missing = sorted(set(assign) - set(table["track_id"]))
+    lines.append(f"split: {FILTERED_NAME}, {info['split_lists_from']}")
+    if outside:
+        lines.append(f"{len(outside)} clip(s) on disk left out of every split: {OUTSIDE_REASON}")
+    if missing:
+        lines.append(f"{len(missing)} listed clip(s) not on disk (a partial copy?): the "
+                     f"{len(assign) - len(missing)} listed clips present are used")
     if sizes != PUBLISHED_SPLIT_SIZES:
         lines.append(f"note: these lists hold {sizes['train']}/{sizes['valid']}/"
-                     f"{sizes['test']} tracks; the published split has 443/197/290")
-    return table[table["split"].notna()].reset_index(drop=True)
+                     f"{sizes['test']} clips; the published split has 443/197/290")
+    attrs = {"outside_split": {"tracks": outside, "reason": OUTSIDE_REASON},
+             "listed_not_on_disk": len(missing)}
+    return table[table["split"].notna()].reset_index(drop=True), attrs
 
 
 def load_table(settings: Settings | None = None, root=None, split: str = "auto",
@@ -211,37 +282,44 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
                progress: bool = True, verbose: bool = True) -> pd.DataFrame:
     """The GTZAN table (contract of :mod:`genre_lib.datasets`).
 
-    ``split``: ``"auto"`` (fault-filtered when its lists are found and ``settings.split`` is
-    ``official``, else random), ``"filtered"`` (require the lists) or ``"random"``. Files that
-    cannot be decoded or are shorter than ``min_seconds`` (default: half the clip length the
-    features use) are skipped and listed in ``table.attrs["skipped"]``. Extra columns:
-    ``format``, ``seconds``, ``sample_rate``. The Kaggle copy's feature tables are named in
-    ``table.attrs["kaggle_features_csv"]`` (``{30: path, 3: path}``; see :func:`load_features`).
+    ``split``: ``"auto"`` (the default: the fault-filtered split, unless ``settings.split``
+    is ``random``), ``"filtered"`` (the fault-filtered split whatever the settings say) or
+    ``"random"`` (a seeded random split of every clip on disk, with a printed warning). The
+    fault-filtered lists are those shipped with genre_lib unless lists are found beside the
+    data or in ``split_dir`` (see the module text); clips in no list are left out and named
+    in ``table.attrs["outside_split"]`` (``{"tracks": [...], "reason": ...}``), and
+    ``table.attrs["listed_not_on_disk"]`` counts listed clips missing from a partial copy.
+    Files that cannot be decoded or are shorter than ``min_seconds`` (default: half the clip
+    length the features use) are skipped and listed in ``table.attrs["skipped"]``. Extra
+    columns: ``format``, ``seconds``, ``sample_rate``. The Kaggle copy's feature tables are
+    named in ``table.attrs["kaggle_features_csv"]`` (``{30: path, 3: path}``; see
+    :func:`load_features`).
 
     Notebook: 01_eda.ipynb (through :func:`genre_lib.datasets.load_table`).
     """
     settings = settings or get_settings()
     if split not in ("auto", "filtered", "random"):
         raise ValueError("split must be 'auto', 'filtered' or 'random'")
-    if split == "auto" and getattr(settings, "split", "official") == "random":
-        split = "random"
+    if split == "auto":
+        split = "random" if getattr(settings, "split", "official") == "random" else "filtered"
     info = locate(settings, root=root, split_dir=split_dir)
     table = _clip_table(info)
     lines = [f"GTZAN ({info['layout']} layout) at {info['root']}: {len(table)} clips found"]
     lines += info["notes"]
-    lists = info["split_lists"] if split != "random" else None
-    if split == "filtered" and lists is None:
-        raise DatasetError("split='filtered' needs train_filtered.txt, valid_filtered.txt and "
-                           f"test_filtered.txt beside {info['root']} (or split_dir=...); "
-                           "`python -m genre_lib data download gtzan` fetches them")
-    if lists is not None:
-        table = _split_from_lists(table, lists, lines)
-        split_source, rule = "fault-filtered (Kereliuk, Sturm and Larsen 2015)", "official"
+    attrs: dict = {}
+    if split == "filtered":
+        table, attrs = _split_from_lists(table, info, lines)
+        split_source = f"{FILTERED_NAME}, {info['split_lists_from']}"
+        rule = "official"
     else:
         table["split"] = stratified_split(table["genre"], seed=settings.seed)
-        split_source, rule = f"random, stratified by genre, seed {settings.seed}", "random"
+        split_source = (f"random (asked for), stratified by genre, seed {settings.seed}, over "
+                        f"all {len(table)} clips on disk; artists and repeated clips can cross "
+                        f"splits")
+        rule = "random"
+        lines.append(f"split: {split_source}")
         if verbose:
-            print(RANDOM_SPLIT_NOTE if info["split_lists"] is None else RANDOM_ASKED_NOTE)
+            print(RANDOM_ASKED_NOTE)
     table["tags"] = [[] for _ in range(len(table))]
 
     sel = select_usable(table, settings, "gtzan", CLIP_SECONDS, min_seconds, validate,
@@ -251,7 +329,7 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
     out = out.sort_values("track_id").reset_index(drop=True)
     out.attrs.update({"dataset": "gtzan", "skipped": sel.skipped, "clip_seconds": CLIP_SECONDS,
                       "layout": info["layout"], "root": str(info["root"]),
-                      "split_source": split_source, "split_rule": rule,
+                      "split_source": split_source, "split_rule": rule, **attrs,
                       "kaggle_features_csv": {k: str(v) for k, v in info["features_csv"].items()}})
     lines += profile_note(settings, sel.n_candidates)
     report("gtzan", out, sel.skipped, lines, verbose)
@@ -293,5 +371,5 @@ def load_features(settings: Settings | None = None, seconds: int = 30,
     return numeric
 
 
-__all__ = ["GENRES", "locate", "find_root", "has_split_lists", "describe_copy", "load_table",
-           "load_features", "read_split_list"]
+__all__ = ["GENRES", "locate", "find_root", "describe_copy", "load_table", "load_features",
+           "read_split_list", "split_assignment", "shipped_split_lists"]

@@ -12,8 +12,9 @@ loader:
   silently count as zero or its rows would break the metrics. Such labels are **left out of
   every split** (for genres: their tracks are removed; for tags: the tag is removed from the
   vocabulary and the tracks stay), and the report names each with its counts. This happens
-  with partial copies, e.g. part of GTZAN beside the full fault-filtered lists.
+  with partial copies, e.g. part of GTZAN with the full fault-filtered lists.
 * :func:`summary`: tracks per split and label, the labels left out, the split rule used,
+  what the split itself leaves out (GTZAN's fault-filtered split excludes its faulty clips),
   and the skipped files.
 
 Notebook: 01_eda.ipynb (``print(datasets.summary(table))``).
@@ -122,9 +123,26 @@ def left_out_text(left_out: dict, tag_mode: bool = False, limit: int | None = No
             f"valid and test tracks): {text}{more}")
 
 
+def outside_split_lines(table: pd.DataFrame) -> list[str]:
+    """What the dataset's split itself leaves out, from the loader's attributes:
+    ``attrs["outside_split"]`` (``{"tracks": [...], "reason": ...}``: tracks on disk that the
+    split names in no list, e.g. the faulty GTZAN clips the fault-filtered split excludes) and
+    ``attrs["listed_not_on_disk"]`` (tracks the split names that a partial copy lacks)."""
+    lines = []
+    outside = table.attrs.get("outside_split") or {}
+    if outside.get("tracks"):
+        lines.append(f"left out of every split: {len(outside['tracks'])} track(s) on disk, "
+                     f"{outside.get('reason') or 'not named by the split'}")
+    missing = table.attrs.get("listed_not_on_disk") or 0
+    if missing:
+        lines.append(f"{missing} track(s) named by the split are not on disk (a partial copy); "
+                     f"the others are used")
+    return lines
+
+
 def summary(table: pd.DataFrame, skipped: dict | None = None, max_tags: int = 30) -> str:
-    """A printable summary: the split rule, tracks per split and label, the labels left out,
-    and skipped files with reasons.
+    """A printable summary: the split rule, what the split leaves out, tracks per split and
+    label, the labels left out, and skipped files with reasons.
 
     Notebook: 01_eda.ipynb (and the first cells of 02 to 06).
     """
@@ -133,6 +151,7 @@ def summary(table: pd.DataFrame, skipped: dict | None = None, max_tags: int = 30
     if rule or table.attrs.get("split_source"):
         lines.append(f"split rule: {rule or 'official'}"
                      + (f" ({table.attrs['split_source']})" if table.attrs.get("split_source") else ""))
+    lines += outside_split_lines(table)
     tag_mode = not table["genre"].notna().any()
     if not tag_mode:
         counts = _counts(table, False)
@@ -160,4 +179,5 @@ def summary(table: pd.DataFrame, skipped: dict | None = None, max_tags: int = 30
     return "\n".join(lines)
 
 
-__all__ = ["apply_split_rule", "keep_complete_labels", "left_out_text", "summary"]
+__all__ = ["apply_split_rule", "keep_complete_labels", "left_out_text", "outside_split_lines",
+           "summary"]
