@@ -66,7 +66,8 @@ class Source:
     ``locate(settings)`` returns the folder of a copy on disk (raising ``DatasetError`` when
     there is none); ``describe(folder, settings)`` says in one line what that copy holds, for
     ``data status``; ``complete(settings)`` is false when a present copy lacks the source's
-    optional ``file`` remotes (GTZAN's split lists), which ``data download`` then adds.
+    optional ``file`` remotes (small files shipped beside an archive), which ``data download``
+    then adds.
     """
 
     name: str
