@@ -76,8 +76,8 @@ def build_crnn2d(input_shape, n_classes: int, head: str = "softmax", filters=(16
                  pools=((2, 2), (2, 2), (4, 2), (4, 2)), rnn: str = "gru", units: int = 64,
                  block_dropout: float = 0.1, embedding: int = 64, dropout: float = 0.3):
     """2D conv blocks over (frequency, time), then the frequency axis is folded into the
-    channels and a GRU (or LSTM) reads the remaining time steps (as in the FMA 2D CNN + GRU
-    study and Choi et al. 2017's CRNN)."""
+    channels and a GRU (or LSTM) reads the remaining time steps (as in Choi et al. 2017's CRNN
+    and the FMA CNN-GRU models of de la Torre Veguillas et al. 2025)."""
     import keras
     from keras import layers
 

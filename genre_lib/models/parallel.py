@@ -22,7 +22,7 @@ def build_parallel_cnn_rnn(input_shape, n_classes: int, head: str = "softmax",
     frame by frame with a bidirectional GRU(64). Both are concatenated, then
     Dense(64) ``embedding`` and the head.
 
-    Layout note: the study fed a time-first image and used kernel (3, 1) (3 frames x 1 mel
+    Layout note: Dwivedi's model fed a time-first image and used kernel (3, 1) (3 frames x 1 mel
     band) and a (4, 2) pool before the GRU (4 frames x 2 bands). Our images are
     frequency-first, so the same operations read ``kernel=(1, 3)`` and ``rnn_pool=(2, 4)``.
     """

@@ -34,7 +34,7 @@ UNITS = (64, 128, 256)
 CRNN_SPACE = {"batch_size": ("choice", *BATCH_SIZES), "lr": ("log-uniform", 1e-4, 1e-3),
               "units": ("choice", *UNITS), "dropout": ("uniform", 0.2, 0.5),
               "rnn_layers": ("choice", 1, 2), "schedule": ("choice", "plateau", "step")}
-SEARCH_FIXED = {"optimizer": "adamw"}  # AdamW throughout, as in the study
+SEARCH_FIXED = {"optimizer": "adamw"}  # decoupled weight decay (the FMA search used Adam + decay)
 
 
 def suggest_crnn(trial) -> dict:
