@@ -352,6 +352,15 @@ def _same(a, b) -> bool:
     return a == b
 
 
+def _neighbour_lists(E: np.ndarray, n: int, k: int, metric: str) -> np.ndarray:
+    """Row i: the ``k`` nearest other vectors to vector i (itself excluded), nearest first."""
+    if n < 2:
+        raise ValueError("precision at k needs at least 2 vectors")
+    D = _distances(standardise(E), metric)
+    np.fill_diagonal(D, np.inf)
+    return np.argsort(D, axis=1, kind="stable")[:, :min(k, n - 1)]
+
+
 def precision_at_k(E: np.ndarray, labels, k: int = 5, metric: str = "cosine") -> float:
     """Mean share of each vector's ``k`` nearest neighbours (itself excluded) with its label.
 
@@ -361,19 +370,7 @@ def precision_at_k(E: np.ndarray, labels, k: int = 5, metric: str = "cosine") ->
     Notebook: 08_embedding_clustering.ipynb.
     """
     labels = list(labels)
-    n = len(labels)
-    if n < 2:
-        raise ValueError("precision at k needs at least 2 vectors")
-    k = min(k, n - 1)
-    D = _distances(standardise(E), metric)
-    np.fill_diagonal(D, np.inf)
-    scores = []
-    for i in range(n):
-        if isinstance(labels[i], (set, frozenset)) and not labels[i]:
-            continue
-        nn = np.argsort(D[i], kind="stable")[:k]
-        scores.append(np.mean([_same(labels[i], labels[j]) for j in nn]))
-    return float(np.mean(scores)) if scores else float("nan")
+    return _hit_share(_neighbour_lists(E, len(labels), k, metric), labels)
 
 
 def _hit_share(nn: np.ndarray, labels: list) -> float:
@@ -395,12 +392,7 @@ def precision_chance(E: np.ndarray, labels, k: int = 5, metric: str = "cosine",
     """
     labels = list(labels)
     n = len(labels)
-    if n < 2:
-        raise ValueError("precision at k needs at least 2 vectors")
-    k = min(k, n - 1)
-    D = _distances(standardise(E), metric)
-    np.fill_diagonal(D, np.inf)
-    nn = np.argsort(D, axis=1, kind="stable")[:, :k]
+    nn = _neighbour_lists(E, n, k, metric)
     rng = np.random.default_rng(seed)
     draws = [_hit_share(nn, [labels[j] for j in rng.permutation(n)]) for _ in range(n_permutations)]
     return {"measured": _hit_share(nn, labels), "chance mean": float(np.mean(draws)),
