@@ -6,9 +6,13 @@ default), and scored on the validation and test splits. The table gives mean +- 
 standard deviation over the seeds), min and max, so an instructor can tell a real difference
 between two models from seed noise.
 
-* Seed ``GENRE_SEED`` reuses the models of the regular run (``models/<run name>/``, written
-  by ``make run``) when they are current; the other seeds train into
-  ``build/spread/seed-<n>/`` and never touch the regular run's models or results.
+* Seed ``GENRE_SEED`` is always one of the seeds: it reuses the models of the regular run
+  (``models/<run name>/``, written by ``make run``) when they are current, and otherwise trains
+  them there, as the notebooks would. The other seeds train into ``build/spread/seed-<n>/`` and
+  never touch the regular run's models or results.
+* Genre datasets are scored by accuracy; a dataset with tags only (MagnaTagATune) by macro
+  ROC-AUC, and it has no classical baselines or clustering scores (they need one genre per
+  track).
 * Notebook 07 trains nothing: it reads notebook 04's ``cnn2d``, whose rows stand for it.
 * Notebook 08's scores are k-means (k = number of genres, 10 restarts, k-means seed fixed) on
   the test tracks' ``cnn2d`` embeddings of each training seed, with precision at 5.
@@ -54,9 +58,13 @@ def seed_settings(settings, seed: int):
 def classical_rows(settings, seeds) -> list[dict]:
     """Notebook 03: every baseline on both inputs, searched on valid and scored once on test."""
     from genre_lib import analysis, baselines
-    from genre_lib.datasets import load_table
+    from genre_lib.datasets import has_genres, load_table
 
-    X_stats, images, data = analysis.classical_inputs(load_table(settings), settings)
+    table = load_table(settings)
+    if not has_genres(table):
+        print("  03: no single genre per track; the classical baselines are skipped")
+        return []
+    X_stats, images, data = analysis.classical_inputs(table, settings)
     splits = {"mfcc_stats": baselines.splits_from_features(X_stats, data, "mfcc_stats"),
               "logmel_32x32": baselines.splits_from_features(images, data, "logmel_32x32")}
     rows = []
@@ -86,16 +94,16 @@ def deep_rows(settings, seeds, notebooks) -> tuple[list[dict], dict]:
             start = time.perf_counter()
             trained = training.load_or_train(name, s_settings, **kw, **extra)
             meta = trained.meta
+            scores = meta["metrics"]
+            metric = "accuracy" if "accuracy" in scores["valid"] else "roc_auc"
             for split in ("valid", "test"):
-                rows.append(dict(notebook=nb, model=name, seed=seed, split=split,
-                                 metric="accuracy",
-                                 value=float(meta["metrics"][split]["accuracy"]),
+                rows.append(dict(notebook=nb, model=name, seed=seed, split=split, metric=metric,
+                                 value=float(scores[split][metric]),
                                  epochs=int(meta["epochs_run"]),
                                  budget_hit=bool(meta.get("time_budget_hit", False)),
                                  train_s=float(meta.get("train_seconds", np.nan))))
-            print(f"  {nb} seed {seed} {name}: valid "
-                  f"{meta['metrics']['valid']['accuracy']:.3f} test "
-                  f"{meta['metrics']['test']['accuracy']:.3f}, {meta['epochs_run']} epochs "
+            print(f"  {nb} seed {seed} {name}: {metric} valid {scores['valid'][metric]:.3f} "
+                  f"test {scores['test'][metric]:.3f}, {meta['epochs_run']} epochs "
                   f"({time.perf_counter() - start:.0f} s here)", flush=True)
             if name == EMBEDDING_MODEL:
                 trained_by_seed[seed] = trained
@@ -170,7 +178,7 @@ def markdown(summary: pd.DataFrame, settings, seeds, wall: float, n_test: int | 
             f"{wall / 60:.0f} min. Training seeds {', '.join(map(str, seeds))}; the data and "
             f"its split are the same for every seed (dataset seed {settings.seed}). Each cell "
             f"is mean ± sample sd over the seeds, with the range beside it.{one_track} "
-            "Accuracy is per track (mean probability over a track's chunks). The SVM, k-NN "
+            "Scores are per track (mean probability over a track's chunks). The SVM, k-NN "
             "and logistic regression baselines are deterministic given the data, so their sd "
             "is 0; the trees, the forest, XGBoost and every network draw random numbers. "
             "Notebook 07 "

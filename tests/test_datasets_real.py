@@ -420,3 +420,22 @@ def test_no_usable_file_is_an_error_not_an_empty_table(gtzan_original):
     with pytest.raises(DatasetError, match=f"none of the {listed} file"):
         gtzan.load_table(settings_for(data, "gtzan"), min_seconds=10.0, progress=False,
                          verbose=False)
+
+
+def test_lists_naming_au_files_count_as_the_shipped_ones(tmp_path):
+    """The upstream lists name clips with .au, the shipped copies with .wav: same split."""
+    from genre_lib.datasets import gtzan
+
+    shipped = gtzan.shipped_split_lists()
+    au = {}
+    for split, res in shipped.items():
+        path = tmp_path / f"{split}_filtered.txt"
+        path.write_text(res.read_text().replace(".wav", ".au"))
+        au[split] = path
+    assert gtzan._same_as_shipped(au)
+    moved = dict(au)
+    text = au["train"].read_text().splitlines()
+    (tmp_path / "valid2.txt").write_text("\n".join(au["valid"].read_text().splitlines() + text[:1]))
+    (tmp_path / "train2.txt").write_text("\n".join(text[1:]))
+    moved.update(train=tmp_path / "train2.txt", valid=tmp_path / "valid2.txt")
+    assert not gtzan._same_as_shipped(moved)

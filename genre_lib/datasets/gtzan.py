@@ -121,10 +121,11 @@ def _lists_beside_data(candidates) -> tuple[dict | None, list[str]]:
 
 
 def _same_as_shipped(lists: dict) -> bool:
-    shipped = shipped_split_lists()
+    """True when ``lists`` assign every clip as the shipped lists do (whatever the file
+    extension they name: the upstream lists say ``.au``, the shipped copies ``.wav``)."""
     try:
-        return all(Path(lists[s]).read_bytes() == shipped[s].read_bytes() for s in SPLIT_FILES)
-    except OSError:
+        return split_assignment(lists) == split_assignment()
+    except DatasetError:
         return False
 
 
@@ -185,7 +186,10 @@ def describe_copy(where: Path, settings: Settings) -> str:
     if getattr(settings, "split", "official") == "random":
         return (f"{head}; split: random (GENRE_SPLIT=random), seeded and stratified by genre, "
                 f"over all {len(ids)} clips (artists and repeated clips can cross splits)")
-    assign = split_assignment(info["split_lists"])
+    try:
+        assign = split_assignment(info["split_lists"])
+    except DatasetError as exc:  # a damaged list beside the data: report it, do not crash
+        return f"{head}; split lists unusable: {exc}"
     inside = len(ids & set(assign))
     missing = len(set(assign) - ids)
     return (f"{head}; split: {FILTERED_NAME}, {info['split_lists_from']}: {inside} clip(s) "
