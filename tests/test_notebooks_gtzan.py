@@ -16,6 +16,10 @@ import fixtures_real as fr
 import pytest
 from notebook_outputs import assert_clean_outputs, execute_notebook
 
+# about 7 minutes on 2 cores: kept out of `make test` (which stays under 15) and run by
+# `make test-datasets`, which .ci/run calls after it
+pytestmark = pytest.mark.dataset_notebooks
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
