@@ -10,8 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from .config import Settings, get_settings
 
 
@@ -82,17 +80,14 @@ def run_all(settings: Settings | None = None, only: list[str] | None = None) -> 
 def print_results(settings: Settings, markdown: bool = False) -> None:
     """The test-split results of this run, one line per model, ordered by validation accuracy
     (the split models are chosen on; test is shown beside it, never used to rank)."""
-    from .evaluation import load_results
+    from .evaluation import load_results, test_rows_with_valid
 
     every = load_results(settings)
     if not len(every) or "accuracy" not in every.columns:
         print("no test results recorded yet")
         return
-    res = every[(every["split"] == "test") & every["accuracy"].notna()].copy()
-    valid = every[every["split"] == "valid"].set_index("model")["accuracy"]
-    if "valid_accuracy" not in res.columns:
-        res["valid_accuracy"] = np.nan
-    res["valid_accuracy"] = res["valid_accuracy"].fillna(res["model"].map(valid))
+    res = test_rows_with_valid(every, "accuracy")
+    res = res[res["accuracy"].notna()]
     if not len(res):
         print("no test results recorded yet")
         return
