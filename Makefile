@@ -19,47 +19,61 @@ export PYTHONUNBUFFERED := 1
 
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: setup run test test-datasets lint unit notebooks bench clean browser-test
+.PHONY: setup lock run test test-datasets test-wheel lint unit notebooks bench clean browser-test
 
 setup: $(STAMP)
 
-# musicnn 0.1.0 is installed for its checkpoints (its metadata pins numpy<1.17, hence
-# --no-deps); tf-keras (legacy Keras) only serves scripts/musicnn_reference.py's subprocess.
-$(STAMP): requirements.txt pyproject.toml Makefile
+# The tested versions: uv.lock (universal: every OS, Python 3.11-3.13), exported for pip as
+# requirements-dev.txt (everything; what this installs) and requirements.txt (the course and
+# Jupyter; what Binder and a plain `pip install -r` get). `make lock` regenerates all three.
+# musicnn 0.1.0 is installed for its checkpoints only (its metadata pins numpy<1.17, hence
+# --no-deps); the package itself goes in editable, without dependencies (the lock has them).
+$(STAMP): requirements-dev.txt pyproject.toml Makefile
 	@if [ -z "$$VIRTUAL_ENV" ] && [ ! -x "$(VENV)/bin/python" ]; then \
 	  echo "creating virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt -e .
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m pip install -q --no-deps musicnn==0.1.0
-	$(PY) -m pip install -q "tf-keras==2.21.*"
 	@touch $@
+
+# Re-resolve the lock from pyproject.toml (UPGRADE=1 moves every package to its newest allowed
+# version; without it, only what pyproject.toml's changes require moves) and export it.
+lock: setup
+	$(PY) -m uv lock $(if $(UPGRADE),--upgrade)
+	$(PY) -m uv export -q --frozen --no-hashes --no-emit-project --extra jupyter -o requirements.txt
+	$(PY) -m uv export -q --frozen --no-hashes --no-emit-project --extra dev -o requirements-dev.txt
 
 run: setup
 	$(PY) -m genre_lib run
 
 test: setup lint
-	GENRE_PROFILE=ci $(PYTEST) -q --durations=15 -m "not dataset_notebooks" --nbval-lax --nbval-current-env tests notebooks
+	GENRE_PROFILE=ci $(PYTEST) -q --durations=15 -m "not dataset_notebooks and not wheel" --nbval-lax --nbval-current-env tests notebooks
 
 # Every notebook on a GTZAN-layout fixture (about 7 minutes): the proof that GENRE_DATASET=gtzan
 # needs no notebook edits. Kept out of `make test` so that it stays under 15 minutes; CI runs both.
 test-datasets: setup
 	GENRE_PROFILE=ci $(PYTEST) -q --durations=5 -m dataset_notebooks tests
 
+# The wheel, installed into a clean virtual environment, runs notebook 01 from a folder with no
+# checkout, its first cell installing the package as on Colab (about 4 minutes; CI runs it).
+test-wheel: setup
+	GENRE_PROFILE=ci $(PYTEST) -q -m wheel tests
+
 # ruff (configured in pyproject.toml) over the package, the tests, the benchmarks and the notebooks
 lint: setup
 	$(PY) -m ruff check genre_lib tests benchmarks notebooks browser_tests scripts
 
 unit: setup
-	$(PYTEST) -q tests
+	$(PYTEST) -q -m "not wheel" tests
 
 notebooks: setup
 	GENRE_PROFILE=ci $(PYTEST) -q --nbval-lax --nbval-current-env notebooks
 
-# The upload page of `python -m genre_lib serve` in a real headless browser: Playwright drives
-# the system's Chromium (`chromium` on the PATH, or GENRE_CHROMIUM); .ci/run installs it with apt.
-# Kept out of `make test`, which needs no browser.
+# The upload page of `python -m genre_lib serve` in a real headless browser: Playwright (in the
+# lock) drives the system's Chromium (`chromium` on the PATH, or GENRE_CHROMIUM); .ci/run
+# installs it with apt. Kept out of `make test`, which needs no browser.
 browser-test: setup
-	$(PY) -m pip install -q -r requirements-browser.txt
 	GENRE_BROWSER_REQUIRED=1 GENRE_PROFILE=ci $(PYTEST) -q browser_tests
 
 bench: setup

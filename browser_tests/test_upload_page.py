@@ -46,7 +46,7 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("playwright is not installed (pip install -r requirements-browser.txt)")
+        _missing("playwright is not installed (make setup installs it from requirements-dev.txt)")
     executable = _chromium()
     if executable is None:
         _missing("no Chromium found (apt-get install chromium, or set GENRE_CHROMIUM)")

@@ -54,11 +54,11 @@ def _call_batch(func: Callable, batch: list, start: int) -> tuple[int, list]:
 
 def connect(scheduler, timeout: float = 30.0):
     """(client, things to close) for what ``scheduler`` names (see the module's docstring)."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise RuntimeError("a Dask scheduler was named (GENRE_SCHEDULER), but dask.distributed "
-                           "is not installed: pip install distributed") from None
+    from .extras import require
+
+    require("cluster", "a Dask scheduler (GENRE_SCHEDULER)")
+    from distributed import Client, LocalCluster
+
     if isinstance(scheduler, Client):
         return scheduler, []
     if hasattr(scheduler, "scheduler_address"):

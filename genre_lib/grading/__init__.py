@@ -23,6 +23,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..extras import require
+
+require("grading", "genre_lib.grading (nbgrader release and autograde)")
+
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme
 

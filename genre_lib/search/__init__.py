@@ -19,6 +19,10 @@ Notebook: 11_hyperparameter_search.ipynb.
 """
 from __future__ import annotations
 
+from ..extras import require
+
+require("search", "genre_lib.search (notebook 11)")
+
 from .crnn import *  # noqa: F401,F403
 from .crnn import __all__ as _crnn_all
 from .studies import *  # noqa: F401,F403

@@ -108,6 +108,9 @@ def create_app(predictor: Predictor, settings: Settings | None = None):
 
     Notebook: 12_serving.ipynb.
     """
+    from ..extras import require
+
+    require("serve", "the prediction service")
     import anyio
     from fastapi import FastAPI, HTTPException, Query, Request
     from fastapi.exceptions import RequestValidationError
@@ -240,6 +243,9 @@ def run(model: str | None = None, host: str = "127.0.0.1", port: int = 8000,
 
     Notebook: 12_serving.ipynb.
     """
+    from ..extras import require
+
+    require("serve", "the prediction service")
     import uvicorn
 
     settings = settings or get_settings()

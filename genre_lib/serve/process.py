@@ -80,6 +80,9 @@ class Service:
         return self
 
     def _spawn_and_wait(self) -> None:
+        from ..extras import require
+
+        require("serve", "the prediction service")
         import httpx
 
         env = dict(os.environ)

@@ -82,13 +82,11 @@ def file_stamps(paths: list) -> list:
 
 
 def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Whether process ``pid`` of this machine still runs. Not ``os.kill(pid, 0)``: on Windows
+    that call terminates the process instead of probing it."""
+    import psutil
+
+    return psutil.pid_exists(pid)
 
 
 _TMP = re.compile(r"^\..+\.tmp-([0-9a-f]{6})-(\d+)-[0-9a-f]+$")
