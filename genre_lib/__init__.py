@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import Settings, get_settings  # noqa: F401
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def seed_everything(seed: int) -> None:
@@ -44,6 +44,9 @@ def start(device: bool = True, **overrides) -> Settings:
     quiet.install()
     settings = get_settings(**overrides)
     print(settings)
+    note = settings.where_note()
+    if note:
+        print(note)
     if device:
         from .config import device_summary
 
@@ -74,7 +77,7 @@ def versions() -> dict:
 
 
 _SUBMODULES = {"analysis", "audio", "baselines", "config", "datasets", "devices", "embeddings",
-               "callbacks", "evaluation", "exercises", "features", "grading", "interpret",
+               "callbacks", "evaluation", "exercises", "extras", "features", "grading", "interpret",
                "models", "musicnn",
                "parallel", "pipeline", "plotting", "quiet", "runner", "search", "serve", "store",
                "tagging",

@@ -13,7 +13,8 @@ variable            meaning                                      default
                     ``random`` (seeded, stratified by label)
 ``GENRE_PROFILE``   ``full`` (the real run) or ``ci`` (tiny)     ``full``
 ``GENRE_SEED``      seed for splits, generators and training     ``42``
-``GENRE_HOME``      project root                                 the checkout
+``GENRE_HOME``      project root                                 the checkout, else
+                                                                 ``~/genre_lib_course``
 ``GENRE_DATA_DIR``  where datasets and the feature cache live    ``<home>/data``
 ``GENRE_WORK_DIR``  where models/, results/, figures/, build/    ``<home>``
                     are written
@@ -29,6 +30,7 @@ Notebook: every notebook's first code cell (``print(settings)``).
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -36,11 +38,33 @@ PROFILES = ("full", "ci")
 SPLIT_RULES = ("official", "random")
 
 
-def _default_home() -> Path:
+def checkout_root() -> Path | None:
+    """The git checkout this package runs from (the folder holding ``genre_lib/`` and
+    ``notebooks/``), or ``None`` for an installed wheel, as on Colab or after ``pip install``."""
     here = Path(__file__).resolve().parent.parent
     if (here / "genre_lib").is_dir() and (here / "notebooks").is_dir():
         return here
-    return Path.cwd()
+    return None
+
+
+def on_colab() -> bool:
+    """Whether this process is a Google Colab kernel."""
+    return bool(os.environ.get("COLAB_RELEASE_TAG")) or "google.colab" in sys.modules
+
+
+USER_FOLDER = "genre_lib_course"
+
+
+def user_home() -> Path:
+    """Where data and outputs go when there is no checkout and no ``GENRE_HOME``: a visible
+    folder ``genre_lib_course`` under ``/content`` on Colab (what its file browser shows), else
+    under the user's home folder (``~`` on Linux and macOS, ``%USERPROFILE%`` on Windows)."""
+    base = Path("/content") if on_colab() and Path("/content").is_dir() else Path.home()
+    return base / USER_FOLDER
+
+
+def _default_home() -> Path:
+    return checkout_root() or user_home()
 
 
 @dataclass(frozen=True)
@@ -222,9 +246,28 @@ class Settings:
             changes["profile"] = PROFILE_TABLE[changes["profile"]]
         return replace(self, **changes)
 
+    @property
+    def notebooks_dir(self) -> Path:
+        """The course's notebooks: ``notebooks/`` of the checkout, else the copies installed
+        with the package (``genre_lib/notebooks/`` of the wheel)."""
+        here = self.home / "notebooks"
+        if here.is_dir():
+            return here
+        return Path(__file__).resolve().parent / "notebooks"
+
     def __str__(self) -> str:
         return (f"dataset={self.dataset}  profile={self.profile.name}  seed={self.seed}\n"
                 f"data: {self.data_dir}\noutputs: {self.work_dir} (run name {self.run_name})")
+
+    def where_note(self) -> str | None:
+        """One line saying where data and outputs go when no checkout is around the package
+        and no ``GENRE_HOME`` chose the folder; ``None`` otherwise."""
+        if checkout_root() is not None or os.environ.get("GENRE_HOME"):
+            return None
+        if not (self.data_dir.is_relative_to(self.home) or self.work_dir.is_relative_to(self.home)):
+            return None
+        return (f"no course checkout found, so data and outputs go under {self.home} "
+                "(GENRE_HOME chooses another folder)")
 
 
 def get_settings(**overrides) -> Settings:

@@ -14,18 +14,25 @@ from .config import Settings, get_settings
 
 
 def notebook_paths(settings: Settings) -> list[Path]:
-    return sorted((settings.home / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    """The course's notebooks in order: the checkout's, or those installed with the package."""
+    return sorted(settings.notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
 
 
 def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float, str]:
     """Execute one notebook into ``out_dir``; returns (ok, seconds, error message)."""
+    from .extras import require
+
+    require("jupyter", "executing notebooks (python -m genre_lib run)")
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # the kernel works in the folder of the executed copy: an installed package's notebook
+    # folder may be read-only, and no notebook reads or writes relative paths
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+                            resources={"metadata": {"path": str(out_dir)}})
     start = time.perf_counter()
     error = ""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -51,6 +58,8 @@ def run_all(settings: Settings | None = None, only: list[str] | None = None) -> 
 
     quiet.install()  # sets TF_CPP_MIN_LOG_LEVEL for the kernels too (unless GENRE_DEBUG)
     print(settings)
+    if settings.where_note():
+        print(settings.where_note())
     from .datasets import load_table, summary
 
     table = load_table(settings)

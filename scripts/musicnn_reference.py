@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Regenerate the musicnn reference arrays that tests/test_musicnn.py checks the port against.
 
-    python scripts/musicnn_reference.py            # writes tests/data/musicnn/reference.npz + .json
+    python scripts/musicnn_reference.py            # writes genre_lib/musicnn/reference/reference.npz + .json
 
 The original network must run in its own process: musicnn 0.1.0 is TensorFlow 1 code that
 needs legacy Keras (the ``tf-keras`` package, selected with ``TF_USE_LEGACY_KERAS=1``) and
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-OUT_DIR = HERE.parent / "tests" / "data" / "musicnn"
+OUT_DIR = HERE.parent / "genre_lib" / "musicnn" / "reference"
 MODELS = ("MSD_musicnn", "MTT_musicnn")
 SR = 16000
 N_FFT, HOP, N_MELS, N_FRAMES = 512, 256, 96, 187

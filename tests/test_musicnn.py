@@ -1,4 +1,4 @@
-"""The Keras 3 port of musicnn against the original network (tests/data/musicnn/reference.*).
+"""The Keras 3 port of musicnn against the original network (genre_lib/musicnn/reference/).
 
 The reference arrays were made by ``scripts/musicnn_reference.py``, which runs musicnn
 0.1.0's own graph and checkpoints (legacy Keras, in a subprocess) on three clips, one quiet
@@ -7,23 +7,18 @@ and two at full scale, with the log-mel compression in float32. Regenerate them 
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from genre_lib import musicnn
 
-DATA = Path(__file__).parent / "data" / "musicnn"
+DATA = musicnn.weights.REFERENCE_DIR
 TOL = 1e-4
 
 
 @pytest.fixture(scope="module")
 def reference():
-    with np.load(DATA / "reference.npz", allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    notes = json.loads((DATA / "reference.json").read_text())
+    notes, arrays = musicnn.reference_arrays()
     return arrays, notes
 
 

@@ -46,10 +46,20 @@ from .preprocessing import (
     patch_seconds,
     patches,
 )
-from .weights import MODELS, TAGS, assign, checkpoint_prefix, load_pretrained, read_checkpoint
+from .weights import (
+    MODELS,
+    TAGS,
+    assign,
+    checkpoint_prefix,
+    ensure_weights,
+    load_pretrained,
+    read_checkpoint,
+    reference_arrays,
+)
 
 __all__ = ["build_musicnn", "load_pretrained", "feature_model", "assign", "read_checkpoint",
            "checkpoint_prefix", "TAGS", "MODELS", "FEATURE_LAYERS", "FRAME_LAYERS",
            "log_mel", "mel_power", "patches", "clip_patches", "middle_window", "patch_seconds",
            "float16_overflow", "features", "taggram", "run_patches", "clip_features",
-           "PatchFeatures", "SR", "N_FFT", "HOP", "N_MELS", "PATCH_FRAMES"]
+           "PatchFeatures", "SR", "N_FFT", "HOP", "N_MELS", "PATCH_FRAMES", "ensure_weights",
+           "reference_arrays"]

@@ -91,6 +91,50 @@ def package_dir() -> Path:
     raise FileNotFoundError(f"the musicnn package is not installed; {INSTALL_HINT}")
 
 
+WHEEL = "musicnn==0.1.0"
+
+
+def ensure_weights(install: bool = True) -> Path:
+    """The musicnn package folder; when it is missing (as on Colab or after ``pip install
+    genre_lib``) and ``install`` is true, install the musicnn 0.1.0 wheel without its
+    dependencies first (its metadata pins NumPy < 1.17; only its checkpoints are used), saying
+    so in one line. A failed install raises ``RuntimeError`` naming the command to run."""
+    try:
+        return package_dir()
+    except FileNotFoundError:
+        if not install:
+            raise
+    import subprocess
+    import sys
+
+    print(f"musicnn's weights are not installed: installing {WHEEL} without its dependencies ...",
+          flush=True)
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", WHEEL],
+                         capture_output=True, text=True)
+    if pip.returncode:
+        last = (pip.stderr or pip.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise RuntimeError(f"could not install {WHEEL} ({last[0]}); "
+                           f"run `python -m pip install --no-deps {WHEEL}` yourself") from None
+    importlib.invalidate_caches()
+    return package_dir()
+
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+
+
+def reference_arrays() -> tuple[dict, dict[str, np.ndarray]]:
+    """The original network's outputs that the port is checked against, shipped with the
+    package: (notes, arrays). ``notes`` names the models, clips and sample rate; ``arrays``
+    holds ``<clip>/audio`` (int16) and ``<clip>/<model>/taggram`` and ``.../penultimate``, made
+    by ``scripts/musicnn_reference.py`` from musicnn 0.1.0's own graph and checkpoints."""
+    import json
+
+    notes = json.loads((REFERENCE_DIR / "reference.json").read_text())
+    with np.load(REFERENCE_DIR / "reference.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    return notes, arrays
+
+
 def checkpoint_prefix(name: str = "MSD_musicnn") -> str:
     """The prefix of model ``name``'s checkpoint files (a folder path with a trailing slash)."""
     folder = package_dir() / _check_name(name)
