@@ -93,7 +93,7 @@ def test_notebook_01_runs_from_the_wheel_in_a_bare_kernel(wheel, tmp_path):
     assert run.returncode == 0 and not errors, (run.stderr[-3000:], errors[:1])
 
     first = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    printed = "".join(o.get("text", "") for o in first["outputs"] if o["output_type"] == "stream")
+    printed = "".join("".join(o["text"]) for o in first["outputs"] if o["output_type"] == "stream")
     if os.environ.get("GENRE_WHEEL_REPORT"):
         Path(os.environ["GENRE_WHEEL_REPORT"]).write_text(printed)
     lines = printed.splitlines()
