@@ -105,3 +105,14 @@ html: setup
 .PHONY: spread
 spread: setup
 	$(PY) scripts/spread.py $(if $(SEEDS),--seeds $(SEEDS))
+
+# The book: the executed notebooks of this settings' run (make run; in CI GENRE_PROFILE=ci), the
+# docs pages, the API reference and one bibliography as static HTML in build/book/html/. Nothing
+# is executed or downloaded; Sphinx runs with -W. SOLUTIONS=1 keeps the exercise answers.
+.PHONY: book book-test
+book: setup
+	$(PY) -m genre_lib.book $(if $(SOLUTIONS),--solutions)
+
+# The built book in headless Chromium (browser_tests/test_book.py); it builds nothing itself.
+book-test: setup
+	GENRE_BROWSER_REQUIRED=1 GENRE_BOOK_REQUIRED=1 $(PYTEST) -q browser_tests/test_book.py

@@ -338,7 +338,7 @@ def load_features(settings: Settings | None = None, table: pd.DataFrame | None =
     ``None`` gives all 518 columns). Columns are named ``<feature>_<statistic>_<number>``;
     rows are indexed by six-digit track id, restricted to (and ordered as) ``table`` when
     given. Cached after the first read.
-       ``path`` names the file directly (otherwise it is looked for beside ``tracks.csv``).
+    ``path`` names the file directly (otherwise it is looked for beside ``tracks.csv``).
     """
     settings = settings or get_settings()
     path = Path(path) if path is not None else find_metadata(settings, metadata_dir) / "features.csv"

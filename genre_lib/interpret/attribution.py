@@ -53,7 +53,7 @@ def _normalise(maps: np.ndarray) -> np.ndarray:
 
 def saliency(model, X: np.ndarray, classes, smooth_samples: int = 0, smooth_noise: float = 0.2,
              backend: str = "tf-keras-vis", seed: int = 0) -> np.ndarray:
-    """Saliency maps: |d logit(class) / d input| per input, max over channels, scaled to [0, 1].
+    """Saliency maps: ``|d logit(class) / d input|`` per input, max over channels, scaled to [0, 1].
 
     The gradient of the class score with respect to the input, as in Simonyan et al. (2014).
     ``classes`` gives one class index per input (or one for all). With ``smooth_samples`` > 0

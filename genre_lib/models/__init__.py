@@ -12,19 +12,19 @@ Each model is declared once, below, as a :class:`ModelSpec` passed to :func:`reg
 (a new model is one more declaration; see docs/extending.md). ``SPECS`` and ``BUILDERS`` are
 read-only views of the registry.
 
-=====================  =====================  ============================================
-name                   input layout           input shape
-=====================  =====================  ============================================
-``cnn1d_waveform``     ``wave``               ``(n_samples, 1)`` at ``settings.waveform_sr``
-``cnn1d_mel``          ``mel1d``              ``(n_frames, n_mels)``
-``cnn2d``              ``mel2d``              ``(n_mels, n_frames, 1)``
-``chunk_cnn1d``        ``mel1d``              ``(n_frames, n_mels)``
-``lstm_mel``           ``mel1d``              ``(n_frames, n_mels)``
-``crnn1d``             ``mel1d``              ``(n_frames, n_mels)``
-``crnn2d``             ``mel2d``              ``(n_mels, n_frames, 1)``
-``parallel_cnn_rnn``   ``mel2d``              ``(n_mels, n_frames, 1)``
-``short_chunk_resnet`` ``mel2d``              ``(n_mels, n_frames, 1)``
-=====================  =====================  ============================================
+======================  =====================  ==============================================
+name                    input layout           input shape
+======================  =====================  ==============================================
+``cnn1d_waveform``      ``wave``               ``(n_samples, 1)`` at ``settings.waveform_sr``
+``cnn1d_mel``           ``mel1d``              ``(n_frames, n_mels)``
+``cnn2d``               ``mel2d``              ``(n_mels, n_frames, 1)``
+``chunk_cnn1d``         ``mel1d``              ``(n_frames, n_mels)``
+``lstm_mel``            ``mel1d``              ``(n_frames, n_mels)``
+``crnn1d``              ``mel1d``              ``(n_frames, n_mels)``
+``crnn2d``              ``mel2d``              ``(n_mels, n_frames, 1)``
+``parallel_cnn_rnn``    ``mel2d``              ``(n_mels, n_frames, 1)``
+``short_chunk_resnet``  ``mel2d``              ``(n_mels, n_frames, 1)``
+======================  =====================  ==============================================
 
 Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
 """

@@ -98,7 +98,10 @@ def ensure_weights(install: bool = True) -> Path:
     """The musicnn package folder; when it is missing (as on Colab or after ``pip install
     genre_lib``) and ``install`` is true, install the musicnn 0.1.0 wheel without its
     dependencies first (its metadata pins NumPy < 1.17; only its checkpoints are used), saying
-    so in one line. A failed install raises ``RuntimeError`` naming the command to run."""
+    so in one line. A failed install raises ``RuntimeError`` naming the command to run.
+
+    Notebook: 10_transfer_learning.ipynb.
+    """
     try:
         return package_dir()
     except FileNotFoundError:
@@ -126,7 +129,10 @@ def reference_arrays() -> tuple[dict, dict[str, np.ndarray]]:
     """The original network's outputs that the port is checked against, shipped with the
     package: (notes, arrays). ``notes`` names the models, clips and sample rate; ``arrays``
     holds ``<clip>/audio`` (int16) and ``<clip>/<model>/taggram`` and ``.../penultimate``, made
-    by ``scripts/musicnn_reference.py`` from musicnn 0.1.0's own graph and checkpoints."""
+    by ``scripts/musicnn_reference.py`` from musicnn 0.1.0's own graph and checkpoints.
+
+    Notebook: 10_transfer_learning.ipynb.
+    """
     import json
 
     notes = json.loads((REFERENCE_DIR / "reference.json").read_text())
