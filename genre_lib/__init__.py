@@ -76,12 +76,14 @@ def versions() -> dict:
     return out
 
 
-_SUBMODULES = {"analysis", "audio", "baselines", "config", "datasets", "devices", "embeddings",
-               "callbacks", "evaluation", "exercises", "extras", "features", "grading", "interpret",
-               "models", "musicnn",
-               "parallel", "pipeline", "plotting", "quiet", "runner", "search", "serve", "store",
-               "tagging",
-               "training"}
+# every submodule, imported on first use: ``gl.features``, ``gl.evaluation`` ... (``__main__``
+# and ``first_cell`` are commands, not API)
+_SUBMODULES = frozenset({
+    "analysis", "audio", "baselines", "book", "callbacks", "config", "datasets", "devices",
+    "embeddings", "evaluation", "exercises", "extras", "features", "grading", "interpret", "models",
+    "musicnn", "parallel", "pipeline", "plotting", "published", "quiet", "ranking", "runner",
+    "search", "serve", "spectral", "store", "tagging", "training",
+})
 
 
 def __getattr__(name):
@@ -91,3 +93,10 @@ def __getattr__(name):
 
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    """The package's own names and its submodules, so tab completion on ``gl.`` lists them."""
+    own = {n for n, v in globals().items()
+           if not n.startswith("_") and n != "annotations" and type(v).__name__ != "module"}
+    return sorted(own | _SUBMODULES)

@@ -238,3 +238,14 @@ def test_readme_links_every_notebook_to_colab_and_binder_uses_the_lock():
     assert "--no-deps" in (ROOT / "binder" / "postBuild").read_text()
     first = readme.split("```")[1]  # the two commands for a fresh machine
     assert [ln.split()[:2] for ln in first.strip().splitlines()[1:]] == [["make", "run"], ["make", "test"]]
+
+
+def test_the_package_lists_every_submodule_for_tab_completion():
+    import genre_lib
+
+    modules = {p.stem for p in (ROOT / "genre_lib").glob("*.py")} | {
+        p.parent.name for p in (ROOT / "genre_lib").glob("*/__init__.py")}
+    api = modules - {"__init__", "__main__", "first_cell"}
+    assert api <= set(dir(genre_lib)), api - set(dir(genre_lib))
+    assert {"start", "get_settings", "Settings", "versions"} <= set(dir(genre_lib))
+    assert genre_lib.spectral.__name__ == "genre_lib.spectral"
