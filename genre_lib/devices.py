@@ -4,6 +4,7 @@ Notebook: 04_cnn.ipynb (which device did the work).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 
@@ -44,4 +45,22 @@ def get_strategy():
     return tf.distribute.get_strategy()
 
 
-__all__ = ["gpus", "describe_device", "get_strategy"]
+__all__ = ["gpus", "describe_device", "get_strategy", "float32_policy"]
+
+
+@contextlib.contextmanager
+def float32_policy():
+    """Build layers in float32 inside the block, whatever the global policy, then restore it.
+
+    A GPU run sets the global ``mixed_float16`` policy (:func:`get_strategy`); a pretrained
+    network that must reproduce its original to 1e-4, such as the musicnn port, is built in
+    float32 regardless.
+    """
+    import keras
+
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)

@@ -206,7 +206,7 @@ def assign(model, name: str = "MSD_musicnn", skip=()) -> list[str]:
 
 
 def load_pretrained(name: str = "MSD_musicnn", n_frames: int | None = PATCH_FRAMES):
-    """The musicnn port with checkpoint ``name``'s trained weights (uncompiled).
+    """The musicnn port with checkpoint ``name``'s trained weights (uncompiled), always in float32.
 
     ``n_frames`` fixes the patch length (default 187 frames, 3 s, as trained); with ``None``
     the model takes patches of any length, since every layer is a convolution or a pooling
@@ -214,9 +214,11 @@ def load_pretrained(name: str = "MSD_musicnn", n_frames: int | None = PATCH_FRAM
 
     Notebook: 10_transfer_learning.ipynb.
     """
+    from ..devices import float32_policy
     from .port import build_musicnn
 
     _check_name(name)
-    model = build_musicnn((n_frames, N_MELS), n_classes=len(TAGS[name]), head="sigmoid")
+    with float32_policy():  # float32 also on a GPU, where training sets mixed precision
+        model = build_musicnn((n_frames, N_MELS), n_classes=len(TAGS[name]), head="sigmoid")
     assign(model, name)
     return model
