@@ -48,9 +48,9 @@ def start(device: bool = True, **overrides) -> Settings:
     if note:
         print(note)
     if device:
-        from .config import device_summary
+        from .devices import describe_device
 
-        print("device:", device_summary())
+        print("device:", describe_device())
     seed_everything(settings.seed)
     try:
         import matplotlib.pyplot as plt

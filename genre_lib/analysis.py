@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import pipeline
 from .datasets import has_genres, has_tags, primary_label  # noqa: F401  (re-exported)
 from .features import block_mean  # noqa: F401  (re-exported: notebook 02 shows it)
 
@@ -57,7 +58,7 @@ def colour_labels(table: pd.DataFrame, max_labels: int = 10) -> tuple[str, np.nd
 def tag_matrix(table: pd.DataFrame, column: str = "tags") -> pd.DataFrame:
     """A 0/1 DataFrame, one row per track and one column per tag, columns by falling frequency.
 
-    Notebook: 02_correlation_and_projections.ipynb.
+    Notebook: none directly; used by :func:`tag_correlation` and :func:`tag_pair_correlations`.
     """
     from sklearn.preprocessing import MultiLabelBinarizer
 
@@ -202,7 +203,9 @@ def feature_label_correlation(X: np.ndarray, labels, names=None) -> pd.DataFrame
     """Correlation of every feature with every label's 0/1 indicator (point-biserial r).
 
     Rows are features, columns labels: a large positive value means the feature is high for
-    that genre. Notebook: 02_correlation_and_projections.ipynb.
+    that genre.
+
+    Notebook: 02_correlation_and_projections.ipynb.
     """
     labels = np.asarray(labels, dtype=object)
     classes = sorted(set(labels), key=str)
@@ -227,13 +230,6 @@ def top_features_per_label(corr: pd.DataFrame, n: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("label")
 
 
-def _standardise(X: np.ndarray) -> np.ndarray:
-    from sklearn.preprocessing import StandardScaler
-
-    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-    return StandardScaler().fit_transform(X)
-
-
 def pca_curve(X: np.ndarray, standardise: bool = True) -> np.ndarray:
     """Explained-variance ratio of every principal component (PCA on standardised features).
 
@@ -241,7 +237,7 @@ def pca_curve(X: np.ndarray, standardise: bool = True) -> np.ndarray:
     """
     from sklearn.decomposition import PCA
 
-    Z = _standardise(X) if standardise else np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    Z = pipeline.standardise(X) if standardise else np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     return PCA().fit(Z).explained_variance_ratio_
 
 
@@ -274,11 +270,11 @@ def project(X: np.ndarray, method: str = "pca", seed: int = 0, perplexity: float
     principal components (common practice, it removes noise and is faster) and the perplexity
     is capped at ``(n - 1) / 3`` for n points (:func:`effective_perplexity`).
 
-    Notebook: 02_correlation_and_projections.ipynb.
+    Notebook: none directly; used by :func:`projections`.
     """
     from sklearn.decomposition import PCA
 
-    Z = _standardise(X) if standardise else np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    Z = pipeline.standardise(X) if standardise else np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     n = len(Z)
     if n < 3:
         raise ValueError(f"a 2-D projection needs at least 3 points, got {n}")
@@ -321,7 +317,7 @@ def knn_agreement(Z: np.ndarray, labels, k: int = 5) -> float:
     1.0: every point sits among its own kind; 1 / (number of labels): no structure at all.
     Ties in the neighbour vote are broken towards the nearest neighbour.
 
-    Notebook: 02_correlation_and_projections.ipynb.
+    Notebook: none directly; used by :func:`projection_scores`.
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -361,7 +357,7 @@ def projection_scores(maps: dict, labels, k: int = 5, originals: dict | None = N
         rows.append(row)
     frame = pd.DataFrame(rows)
     if originals:
-        full = {name: knn_agreement(_standardise(X), labels, k) for name, X in originals.items()}
+        full = {name: knn_agreement(pipeline.standardise(X), labels, k) for name, X in originals.items()}
         frame[f"{k}-NN agreement, all dimensions"] = frame["input"].map(full)
     frame.attrs["chance"] = 1.0 / max(n_labels, 1)
     return frame.round(3)
@@ -409,7 +405,7 @@ def align(*feature_sets):
     """Restrict several FeatureSets to the tracks they all have (some may have skipped
     unreadable files), in one order. Returns ``([X, ...], table)``.
 
-    Notebook: 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb.
+    Notebook: none directly; used by :func:`classical_inputs`.
     """
     if not feature_sets:
         raise ValueError("align needs at least one FeatureSet")
@@ -475,7 +471,7 @@ def downsample_images(X: np.ndarray, shape=(32, 32), flatten: bool = True) -> np
     of ``shape[0] * shape[1]`` values when ``flatten`` is true: the input of the "SVM on
     spectrogram images" baseline.
 
-    Notebook: 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb.
+    Notebook: 03_baseline_mfcc_svm.ipynb.
     """
     A = np.asarray(X)
     single = A.ndim == 2

@@ -3,7 +3,10 @@
 Every failure (missing, empty, truncated, not audio, too short, undecodable) raises
 :class:`AudioError`, which names the file and the reason, so batch code can skip and report.
 
-Notebook: 01_eda.ipynb (loading and segmenting a clip).
+Cutting a signal into segments is :func:`genre_lib.pipeline.cut_chunks`, the package's one
+cutter.
+
+Notebook: 01_eda.ipynb (loading a clip).
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import numpy as np
 import soundfile as sf
 
 from .config import Settings
+from .pipeline import crop
+from .store.files import atomic_write
 
 DEFAULT_SR = Settings.sample_rate  # the settings' rate; every loader resamples to it
 
@@ -152,7 +157,7 @@ def load(path, sr: int | None = DEFAULT_SR, duration: float | None = None,
         y = resample(y, native, sr)
     rate = sr or native
     if duration is not None and pad:
-        y = fix_length(y, int(round(duration * rate)))
+        y = crop(y, 0, int(round(duration * rate)))  # cut or zero-pad to exactly the duration
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
@@ -163,37 +168,14 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return librosa.resample(y, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq")
 
 
-def fix_length(y: np.ndarray, n: int) -> np.ndarray:
-    """Crop or zero-pad ``y`` to exactly ``n`` samples."""
-    if len(y) >= n:
-        return y[:n]
-    return np.pad(y, (0, n - len(y)))
-
-
-def segment(y: np.ndarray, sr: int, seconds: float, hop_seconds: float | None = None) -> np.ndarray:
-    """Cut ``y`` into equal segments of ``seconds`` (hop ``hop_seconds``, default no overlap).
-
-    Returns an array (n_segments, samples); a trailing part shorter than a segment is dropped,
-    except when the whole signal is shorter than one segment, which is padded to one.
-    """
-    size = int(round(seconds * sr))
-    hop = int(round((hop_seconds or seconds) * sr))
-    if size <= 0 or hop <= 0:
-        raise ValueError("segment and hop lengths must be positive")
-    if len(y) < size:
-        return fix_length(y, size)[None, :]
-    starts = range(0, len(y) - size + 1, hop)
-    return np.stack([y[s:s + size] for s in starts])
-
-
 def write_wav(path, y: np.ndarray, sr: int = DEFAULT_SR) -> Path:
-    """Write a mono float signal as 16-bit PCM WAV (atomically: temp file, then rename).
+    """Write a mono float signal as 16-bit PCM WAV, atomically
+    (:func:`genre_lib.store.files.atomic_write`: a temporary file, then a rename).
 
     Notebook: 12_serving.ipynb.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    sf.write(str(tmp), np.clip(y, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")
-    tmp.replace(path)
+    atomic_write(path, lambda fh: sf.write(fh, np.clip(y, -1.0, 1.0), sr, subtype="PCM_16",
+                                           format="WAV"))
     return path

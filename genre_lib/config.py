@@ -293,30 +293,3 @@ def get_settings(**overrides) -> Settings:
     kwargs.update(overrides)
     return Settings(**kwargs)
 
-
-def device_summary() -> str:
-    """One line naming the compute device and the precision training uses on it.
-
-    ``CPU only (2 cores): float32``, ``1 GPU (NVIDIA H100 80GB HBM3): mixed precision on
-    (float16 compute, float32 weights)`` or ``2 GPUs (...): mixed precision on, ...``: the
-    same choices as :func:`genre_lib.training.describe_device`. Imports TensorFlow through
-    :func:`genre_lib.quiet.import_tensorflow`, so its start-up lines do not show.
-    """
-    from .quiet import import_tensorflow
-
-    tf = import_tensorflow()
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return f"CPU only ({os.cpu_count()} cores): float32"
-    names = []
-    for gpu in gpus:
-        try:
-            names.append(tf.config.experimental.get_device_details(gpu).get("device_name") or gpu.name)
-        except (RuntimeError, ValueError, AttributeError):
-            names.append(gpu.name)
-    kinds = ", ".join(n if names.count(n) == 1 else f"{names.count(n)}x {n}"
-                      for n in dict.fromkeys(names))
-    if len(gpus) == 1:
-        return f"1 GPU ({kinds}): mixed precision on (float16 compute, float32 weights)"
-    return (f"{len(gpus)} GPUs ({kinds}): mixed precision on (float16 compute, float32 weights), "
-            "MirroredStrategy data parallelism")

@@ -9,23 +9,42 @@ import os
 
 
 def gpus() -> list:
-    """The GPUs TensorFlow can see (an empty list on a CPU-only machine)."""
-    import tensorflow as tf
+    """The GPUs TensorFlow can see (an empty list on a CPU-only machine). Imports TensorFlow
+    through :func:`genre_lib.quiet.import_tensorflow`, so its start-up lines do not show."""
+    from .quiet import import_tensorflow
 
-    return tf.config.list_physical_devices("GPU")
+    return import_tensorflow().config.list_physical_devices("GPU")
 
 
 def describe_device() -> str:
-    """One line saying where training runs: CPU, one GPU (mixed precision), or several.
+    """One line naming the compute device and the precision (and strategy) training uses on
+    it, the package's one description of the device: ``CPU only (2 cores): float32``,
+    ``1 GPU (NVIDIA H100 80GB HBM3): mixed precision on (float16 compute, float32 weights)``
+    or ``2 GPUs (2x NVIDIA A100): mixed precision on (float16 compute, float32 weights),
+    MirroredStrategy data parallelism`` (the choices :func:`get_strategy` makes). Printed by
+    ``genre_lib.start()`` and recorded in every saved model's sidecar.
 
-    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 10_transfer_learning.ipynb.
     """
-    n = len(gpus())
-    if n > 1:
-        return f"{n} GPUs: MirroredStrategy data parallelism, mixed precision (float16 compute)"
-    if n == 1:
-        return "1 GPU: mixed precision (float16 compute, float32 weights and outputs)"
-    return f"CPU only ({os.cpu_count()} cores): float32, no distribution strategy"
+    from .quiet import import_tensorflow
+
+    tf = import_tensorflow()
+    found = gpus()
+    if not found:
+        return f"CPU only ({os.cpu_count()} cores): float32"
+    names = []
+    for gpu in found:
+        label = getattr(gpu, "name", str(gpu))
+        try:
+            names.append(tf.config.experimental.get_device_details(gpu).get("device_name") or label)
+        except (RuntimeError, ValueError, AttributeError, TypeError):
+            names.append(label)
+    kinds = ", ".join(n if names.count(n) == 1 else f"{names.count(n)}x {n}"
+                      for n in dict.fromkeys(names))
+    if len(found) == 1:
+        return f"1 GPU ({kinds}): mixed precision on (float16 compute, float32 weights)"
+    return (f"{len(found)} GPUs ({kinds}): mixed precision on (float16 compute, float32 weights), "
+            "MirroredStrategy data parallelism")
 
 
 def get_strategy():

@@ -22,8 +22,9 @@ Every score has a chance level, estimated by permutation (:func:`clustering_chan
 :func:`precision_chance`): the score of random partitions with the same cluster sizes (or of
 the same neighbours with shuffled labels), its mean and 95th percentile.
 
-Every space is standardised (zero mean, unit variance per dimension) before clustering,
-projection and search, so the MFCC baseline and the learned embedding are treated alike.
+Every space is standardised (zero mean, unit variance per dimension:
+:func:`genre_lib.pipeline.standardise`) before clustering, projection and search, so the MFCC
+baseline and the learned embedding are treated alike.
 
 Notebook: 08_embedding_clustering.ipynb.
 """
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import pipeline
 from .datasets import has_genres  # noqa: F401  (re-exported)
 
 
@@ -68,18 +70,6 @@ def embed(model, X: np.ndarray, layer: str = "embedding", batch_size: int = 64,
     return np.concatenate(out).reshape(len(X), -1)
 
 
-def pool_chunks(E: np.ndarray, n_tracks: int) -> np.ndarray:
-    """Average consecutive chunk vectors into one vector per track.
-
-    ``E`` holds ``n_tracks * c`` rows ordered track by track (all chunks of the first track,
-    then the second's ...), as a model's ``prepare`` lays out excerpts of equal-length clips.
-    """
-    E = np.asarray(E)
-    if n_tracks <= 0 or len(E) % n_tracks:
-        raise ValueError(f"{len(E)} chunk vectors cannot be split evenly over {n_tracks} tracks")
-    return E.reshape(n_tracks, len(E) // n_tracks, -1).mean(axis=1)
-
-
 def subset(fs, split: str):
     """The part of a FeatureSet in one split, as a FeatureSet (``fs.split`` gives arrays)."""
     return fs.subset(split)
@@ -102,32 +92,28 @@ def track_embeddings(trained, fs, split: str | None = "test", layer: str = "embe
     """One ``layer`` vector per track of ``split`` for a trained model and its FeatureSet.
 
     The model sees each track as consecutive excerpts (``trained.chunks``); the excerpts'
-    vectors are averaged per track, as predictions are.
+    vectors are averaged per track (:func:`genre_lib.evaluation.pool_by_track`), as
+    predictions are. A model with ``prepare`` instead of ``chunks`` gives one input per track,
+    or an equal number of consecutive excerpts per track, laid out track by track.
 
     Notebook: 08_embedding_clustering.ipynb.
     """
+    from .evaluation import pool_by_track
+
     part = subset(fs, split) if split else fs
-    if len(part.table) == 0:
+    ids = part.table["track_id"].to_numpy()
+    if len(ids) == 0:
         raise ValueError(f"no tracks in split {split!r}")
     if hasattr(trained, "chunks"):
         X, owners = trained.chunks(part)
         E = embed(trained.model, X, layer=layer, batch_size=batch_size)
-        E = pool_by_track(E, owners, part.table["track_id"].to_numpy())
     else:  # anything with .model and .prepare (one input per track or equal chunk counts)
         E = embed(trained.model, trained.prepare(part), layer=layer, batch_size=batch_size)
-        if len(E) != len(part.table):
-            E = pool_chunks(E, len(part.table))
+        if len(E) % len(ids):
+            raise ValueError(f"{len(E)} chunk vectors cannot be split evenly over {len(ids)} tracks")
+        owners = np.repeat(ids, len(E) // len(ids))
+    E = pool_by_track(E, owners, order=ids).to_numpy()
     return Embeddings(E.astype(np.float32), part.table, f"{trained.name}:{layer}")
-
-
-def pool_by_track(E: np.ndarray, owners, track_ids) -> np.ndarray:
-    """Average the vectors of each track's excerpts (``owners[i]`` is row i's track id),
-    returned in the order of ``track_ids``; a track without excerpts is an error."""
-    frame = pd.DataFrame(np.asarray(E)).groupby(np.asarray(owners), sort=False).mean()
-    missing = [t for t in track_ids if t not in frame.index]
-    if missing:
-        raise ValueError(f"no excerpts for track(s) {missing[:3]}")
-    return frame.loc[list(track_ids)].to_numpy()
 
 
 def rows_for(track_ids, fs) -> np.ndarray:
@@ -157,23 +143,13 @@ def reference_labels(table: pd.DataFrame):
 
 
 # -- clustering ---------------------------------------------------------------------------------------
-def standardise(E: np.ndarray) -> np.ndarray:
-    """Zero mean and unit variance per dimension (constant dimensions stay 0).
-
-    Notebook: 08_embedding_clustering.ipynb.
-    """
-    from sklearn.preprocessing import StandardScaler
-
-    return StandardScaler().fit_transform(np.asarray(E, dtype=np.float64))
-
-
 def kmeans(E: np.ndarray, k: int, seed: int = 0):
     """k-means (10 restarts) on the standardised vectors; returns the fitted estimator."""
     from sklearn.cluster import KMeans
 
     if not 1 <= k <= len(E):
         raise ValueError(f"k={k} must lie between 1 and the number of vectors ({len(E)})")
-    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit(standardise(E))
+    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit(pipeline.standardise(E))
 
 
 def cluster_scores(E: np.ndarray, labels=None, k: int | None = None, seed: int = 0) -> dict:
@@ -194,7 +170,7 @@ def cluster_scores(E: np.ndarray, labels=None, k: int | None = None, seed: int =
     if k < 2:
         raise ValueError(f"need at least 3 vectors to cluster (got {len(E)})")
     km = kmeans(E, k, seed)
-    Z = standardise(E)
+    Z = pipeline.standardise(E)
     out = {"k": int(k), "inertia": float(km.inertia_),
            "silhouette": float(silhouette_score(Z, km.labels_)) if len(set(km.labels_)) > 1 else np.nan}
     if labels is not None:
@@ -211,7 +187,8 @@ def label_scores(labels, clusters) -> dict:
     ``adjusted_rand_score``, ``normalized_mutual_info_score`` and ``adjusted_mutual_info_score``,
     the last two with the arithmetic-mean normalisation).
 
-    Notebook: 08_embedding_clustering.ipynb.
+    Notebook: none directly; used by :func:`cluster_scores`, :func:`clustering_chance` and
+    :func:`random_partition_chance`.
     """
     from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, normalized_mutual_info_score
 
@@ -286,7 +263,7 @@ def k_sweep(E: np.ndarray, ks=range(2, 13), seed: int = 0) -> pd.DataFrame:
     from sklearn.metrics import silhouette_score
     from tqdm.auto import tqdm
 
-    Z = standardise(E)
+    Z = pipeline.standardise(E)
     ks = [k for k in ks if 2 <= k <= len(E) - 1]
     rows = []
     for k in tqdm(ks, desc="k-means sweep", unit="k", leave=False):
@@ -329,7 +306,7 @@ def tsne(E: np.ndarray, perplexity: float = 30.0, seed: int = 0, **kwargs) -> np
         raise ValueError(f"t-SNE needs at least 4 vectors (got {n})")
     perplexity = float(min(perplexity, max(2.0, (n - 1) / 3)))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
-                learning_rate="auto", **kwargs).fit_transform(standardise(E))
+                learning_rate="auto", **kwargs).fit_transform(pipeline.standardise(E))
 
 
 # -- nearest neighbours --------------------------------------------------------------------------------
@@ -341,7 +318,7 @@ def _distances(Z: np.ndarray, metric: str) -> np.ndarray:
 
 def neighbours(E: np.ndarray, query: int, k: int = 5, metric: str = "cosine"):
     """The ``k`` nearest other vectors to vector ``query``: (indices, distances), nearest first."""
-    D = _distances(standardise(E), metric)
+    D = _distances(pipeline.standardise(E), metric)
     order = [i for i in np.argsort(D[query], kind="stable") if i != query][:k]
     return np.array(order), D[query, order]
 
@@ -356,7 +333,7 @@ def _neighbour_lists(E: np.ndarray, n: int, k: int, metric: str) -> np.ndarray:
     """Row i: the ``k`` nearest other vectors to vector i (itself excluded), nearest first."""
     if n < 2:
         raise ValueError("precision at k needs at least 2 vectors")
-    D = _distances(standardise(E), metric)
+    D = _distances(pipeline.standardise(E), metric)
     np.fill_diagonal(D, np.inf)
     return np.argsort(D, axis=1, kind="stable")[:, :min(k, n - 1)]
 
@@ -388,7 +365,7 @@ def precision_chance(E: np.ndarray, labels, k: int = 5, metric: str = "cosine",
     ``chance mean`` and ``chance 95th percentile``; the mean is close to
     :func:`chance_precision`.
 
-    Notebook: 08_embedding_clustering.ipynb.
+    Notebook: none directly; used by :func:`compare_spaces`.
     """
     labels = list(labels)
     n = len(labels)
@@ -435,7 +412,7 @@ def compare_spaces(spaces: dict, table: pd.DataFrame, k_neighbours: int = 5, see
             raise ValueError(f"space {name!r} has {len(E)} vectors for {len(table)} tracks")
         sc = cluster_scores(E, genres, k=k, seed=seed)
         row = {"space": name, "dim": int(np.shape(E)[1]), "k": sc["k"]}
-        chance = (clustering_chance(sc["clusters"], genres, standardise(E), n_permutations, seed)
+        chance = (clustering_chance(sc["clusters"], genres, pipeline.standardise(E), n_permutations, seed)
                   if n_permutations > 0 else None)
         for s in (*LABEL_SCORES, "silhouette"):
             row[s] = sc.get(s, np.nan)

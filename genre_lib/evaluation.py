@@ -1,5 +1,6 @@
 """Metrics, track-level aggregation, results rows, tables, and the published figures to
-compare with.
+compare with. :func:`pool_by_track` is the package's one pooling of chunk values (predictions,
+embeddings, patch features) into tracks.
 
 Validation and test scores are kept apart by construction: every results row names its split,
 and :func:`comparison_table` / :func:`comparison` label published figures as published.
@@ -30,9 +31,11 @@ from .ranking import (  # noqa: F401  (choosing on validation, held apart)
     describe_ranking,
     describe_split_gap,
     in_tracks,
+    rank_on_validation,
     split_gap,
     validation_ranking,
 )
+from .store.files import atomic_write
 
 
 # -- metrics ------------------------------------------------------------------------------------
@@ -80,7 +83,7 @@ def confusion_frame(y_true, y_pred, labels=None, normalize: bool = True) -> pd.D
     With ``normalize`` every row sums to 1 (the share of each true class predicted as each
     class; the diagonal is the per-class recall). Uses ``sklearn.metrics.confusion_matrix``.
 
-    Notebook: 03_baseline_mfcc_svm.ipynb.
+    Notebook: none directly; used by :func:`most_confused`.
     """
     from sklearn.metrics import confusion_matrix
 
@@ -115,7 +118,7 @@ def track_metrics(track_ids, y_true, proba: np.ndarray, classes, method: str = "
     per track with :func:`aggregate_tracks` (``method`` ``'mean'`` probability or ``'vote'``)
     and scored with :func:`classification_metrics` (top-k from the mean probabilities).
 
-    Notebook: 03_baseline_mfcc_svm.ipynb (one vector per track), 04-06 (chunked models).
+    Notebook: 10_transfer_learning.ipynb (one vector per track).
     """
     if method not in ("mean", "vote"):
         raise ValueError("method must be 'mean' or 'vote'")
@@ -148,8 +151,59 @@ def tag_metrics(Y: np.ndarray, P: np.ndarray) -> dict:
 
 
 # -- track-level aggregation ----------------------------------------------------------------------
+POOLS = ("mean", "max", "vote", "mean_std")
+
+
+def pool_by_track(values, owners, how: str = "mean", *, columns=None, order=None) -> pd.DataFrame:
+    """Chunk values pooled into one row per track: the package's one pooling of chunks.
+
+    Args:
+        values: ``(n_chunks, k)`` per-chunk values (class probabilities, tag scores,
+            embedding vectors, patch features), or a DataFrame of them.
+        owners: the track id of each chunk.
+        how: ``"mean"`` or ``"max"`` over each track's chunks; ``"vote"``: each chunk votes
+            for its largest column (the first on ties) and the winning column of each track
+            gets 1.0, the others 0.0, ties between columns with equally many votes going to
+            the larger mean value; ``"mean_std"``: the mean and the standard deviation
+            (``ddof=0``) side by side, under the column levels ``"mean"`` and ``"std"``.
+        columns: the column labels (default: the DataFrame's, or ``0 .. k-1``).
+        order: the track ids to return, in that order (a track without chunks is an error).
+
+    Returns:
+        A DataFrame indexed by ``track_id``, one row per track in the order the tracks first
+        appear in ``owners`` (or in ``order``), one column per value column (two per column
+        for ``mean_std``), as pandas' group reductions compute them (a mean is float64, a
+        maximum keeps the dtype of ``values``, a vote is float64).
+    """
+    if how not in POOLS:
+        raise ValueError(f"how must be one of {POOLS}, not {how!r}")
+    frame = pd.DataFrame(values if isinstance(values, pd.DataFrame) else np.asarray(values))
+    frame = frame.set_axis(list(frame.columns) if columns is None else list(columns), axis=1)
+    frame.index = pd.Index(list(owners), name="track_id")
+    groups = frame.groupby(level=0, sort=False)
+    if how == "max":
+        out = groups.max()
+    elif how == "mean_std":
+        out = pd.concat({"mean": groups.mean(), "std": groups.std(ddof=0)}, axis=1)
+    else:
+        out = groups.mean()
+    if how == "vote":
+        winner = np.asarray(frame.to_numpy()).argmax(1)
+        counts = (pd.DataFrame(np.eye(frame.shape[1])[winner], index=frame.index)
+                  .groupby(level=0, sort=False).sum())
+        best = (counts.to_numpy() + 1e-6 * out.to_numpy()).argmax(1)
+        out = pd.DataFrame(np.eye(frame.shape[1])[best], index=out.index, columns=out.columns)
+    if order is not None:
+        missing = [t for t in order if t not in out.index]
+        if missing:
+            raise ValueError(f"no chunks for track(s) {missing[:3]}")
+        out = out.loc[list(order)]
+    return out
+
+
 def aggregate_tracks(track_ids, proba: np.ndarray, classes) -> pd.DataFrame:
-    """Combine chunk-level probabilities into one prediction per track.
+    """Combine chunk-level probabilities into one prediction per track
+    (:func:`pool_by_track`).
 
     Returns a DataFrame indexed by track id with the mean-probability prediction (``mean``),
     the majority vote of chunk predictions (``vote``, ties broken by mean probability) and
@@ -157,17 +211,10 @@ def aggregate_tracks(track_ids, proba: np.ndarray, classes) -> pd.DataFrame:
     """
     classes = list(classes)
     proba = np.asarray(proba, dtype=float)
-    frame = pd.DataFrame(proba, columns=classes)
-    frame["track_id"] = list(track_ids)
-    mean = frame.groupby("track_id", sort=False)[classes].mean()
-    votes = pd.get_dummies(pd.Series(np.array(classes)[proba.argmax(1)]), dtype=float)
-    votes = votes.reindex(columns=classes, fill_value=0.0)
-    votes["track_id"] = list(track_ids)
-    counts = votes.groupby("track_id", sort=False)[classes].sum()
-    tie_break = counts.to_numpy() + 1e-6 * mean.loc[counts.index].to_numpy()
-    out = mean.copy()
-    out.insert(0, "mean", np.array(classes)[mean.to_numpy().argmax(1)])
-    out.insert(1, "vote", np.array(classes)[tie_break.argmax(1)])
+    out = pool_by_track(proba, track_ids, "mean", columns=classes)
+    votes = pool_by_track(proba, track_ids, "vote", columns=classes)
+    out.insert(0, "mean", np.array(classes)[out.to_numpy().argmax(1)])
+    out.insert(1, "vote", np.array(classes)[votes.to_numpy().argmax(1)])
     return out
 
 
@@ -194,7 +241,8 @@ def result_row(model: str, split: str, metrics: dict, settings: Settings | None 
 
 
 def save_result(row: dict, settings: Settings | None = None) -> Path:
-    """Write a results row to ``results/<run name>/<model>__<split>.json`` (replacing it).
+    """Write a results row to ``results/<run name>/<model>__<split>.json``, replacing it
+    atomically (:func:`genre_lib.store.files.atomic_write`).
 
     Notebook: 08_embedding_clustering.ipynb, 10_transfer_learning.ipynb.
     """
@@ -202,9 +250,8 @@ def save_result(row: dict, settings: Settings | None = None) -> Path:
     settings.results_dir.mkdir(parents=True, exist_ok=True)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in row["model"])
     path = settings.results_dir / f"{safe}__{row['split']}.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(row, indent=1, default=str))
-    tmp.replace(path)
+    text = json.dumps(row, indent=1, default=str)
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
     return path
 
 
@@ -279,7 +326,7 @@ def summary_table(trained, split: str = "test") -> pd.DataFrame:
     training time (track level, by mean probability and by vote), parameters, epochs and
     training seconds.
 
-    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    Notebook: 04_cnn.ipynb.
     """
     rows = []
     for t in trained:
@@ -317,8 +364,9 @@ def comparison(settings: Settings | None = None, names=None, metric: str = "accu
     Deep models (rows with an ``arch``, written by ``training.train``) are limited to
     ``names`` when given; the classical baselines' rows (notebook 03) are always kept, named
     ``<model> on <features>``. Our rows are ordered by their **validation** score (deep models
-    first, then the baselines; rows without one last), never by the test score: the test
-    column is the report, not the choice.
+    first, then the baselines, each by :func:`rank_on_validation`: rows without one last,
+    ties to fewer parameters, then to the name), never by the test score: the test column is
+    the report, not the choice.
 
     Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
     """
@@ -338,9 +386,9 @@ def comparison(settings: Settings | None = None, names=None, metric: str = "accu
         if metric in res:  # rows of other kinds (e.g. clustering scores) have no such metric
             keep = res[metric].notna()
             res, deep = res[keep], deep[keep]
-        res = (res.assign(_deep=deep.astype(int))
-               .sort_values(["_deep", valid_col], ascending=False, na_position="last", kind="stable")
-               .drop(columns="_deep"))
+        res = (rank_on_validation(res.assign(_shallow=(~deep).astype(int)), valid_col,
+                                  params="n_params", group="_shallow")
+               .drop(columns="_shallow"))
     columns = tuple(c for c in (valid_col, *columns) if c != metric)
     table = comparison_table(res, settings.dataset, metric=metric, columns=columns)
     order = ["system", valid_col, metric]  # validation first: it set the order

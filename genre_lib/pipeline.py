@@ -5,7 +5,12 @@ out of the cached features, optionally augments them (gain, mixed-in noise, Spec
 masks; the random crop itself is the time shift) and hands them to ``tf.data``, which
 prefetches the next batch while the model trains on the current one. Judging a clip means
 cutting it into consecutive chunks, predicting each and combining the chunk predictions per
-track (see :func:`genre_lib.evaluation.aggregate_tracks`).
+track (see :func:`genre_lib.evaluation.pool_by_track`).
+
+This module owns three ideas the whole package uses: cutting chunks (:func:`cut_chunks`, on
+:func:`chunk_starts` and :func:`crop`, with zero or repeat padding; :func:`middle_window`),
+standardising (:class:`Normaliser` for a model's input, :func:`standardise` for vectors
+analysed as a whole) and encoding labels (:func:`encode_labels`).
 
 Chunks stay in the features' own units (log-mel in dB, or raw samples): every model built
 for training starts with a ``normalise`` layer holding the training split's statistics
@@ -88,33 +93,104 @@ def input_shape_for(spec, n_bins: int | None, length: int) -> tuple:
     raise ValueError(f"unknown layout {layout!r}; choose from {LAYOUTS}")
 
 
-def chunk_starts(total: int, length: int, max_chunks: int | None = None) -> np.ndarray:
-    """Start positions of consecutive, non-overlapping chunks covering a clip.
+# -- chunks: the one cutter -------------------------------------------------------------------
+PADDING = ("zero", "repeat", None)
 
-    A clip shorter than one chunk gives one chunk (it is padded). With ``max_chunks``,
-    that many evenly spaced chunks are kept.
+
+def chunk_starts(total: int, length: int, *, hop: int | None = None,
+                 max_chunks: int | None = None) -> np.ndarray:
+    """Start positions of the chunks of ``length`` frames (or samples) cut from a clip of
+    ``total``: one every ``hop`` (default ``length``: consecutive, no overlap) while a whole
+    chunk fits, so a trailing part shorter than a chunk is dropped. A clip no longer than one
+    chunk gives the one start 0 (its chunk is padded, see :func:`crop`). With
+    ``max_chunks``, that many evenly spaced chunks are kept.
 
     Notebook: 04_cnn.ipynb.
     """
-    n = max(1, total // length)
-    starts = np.arange(n) * length
-    if max_chunks and n > max_chunks:
-        starts = starts[np.linspace(0, n - 1, max_chunks).round().astype(int)]
+    hop = length if hop is None else hop
+    if length <= 0 or hop <= 0:
+        raise ValueError(f"chunk length and hop must be positive, not {length} and {hop}")
+    starts = np.arange(0, max(total - length, 0) + 1, hop)
+    if max_chunks and len(starts) > max_chunks:
+        starts = starts[np.linspace(0, len(starts) - 1, max_chunks).round().astype(int)]
     return starts
 
 
-def crop(clip: np.ndarray, start: int, length: int) -> np.ndarray:
-    """``clip[..., start:start + length]``, zero-padded at the end when the clip is short."""
-    piece = np.asarray(clip[..., start:start + length])
-    if piece.shape[-1] < length:
-        pad = [(0, 0)] * (piece.ndim - 1) + [(0, length - piece.shape[-1])]
-        piece = np.pad(piece, pad)
-    return piece
+def crop(clip, start: int, length: int, *, pad: str | None = "zero", axis: int = -1) -> np.ndarray:
+    """``clip[start:start + length]`` along ``axis``, padded at the end when the clip is short:
+    ``pad="zero"`` with zeros, ``"repeat"`` by repeating the piece from its start until it
+    fills (musicnn's rule for clips shorter than a patch), ``None`` not at all (the piece may
+    then be shorter than ``length``).
+    """
+    if pad not in PADDING:
+        raise ValueError(f"pad must be one of {PADDING}, not {pad!r}")
+    if axis == -1:
+        piece = np.asarray(clip[..., start:start + length])
+    else:
+        clip = np.asarray(clip)
+        index = [slice(None)] * clip.ndim
+        index[axis] = slice(start, start + length)
+        piece = clip[tuple(index)]
+    have = piece.shape[axis]
+    if have >= length or pad is None:
+        return piece
+    if pad == "repeat":
+        if have == 0:
+            raise ValueError("cannot repeat an empty clip to fill a chunk")
+        return np.take(piece, np.arange(length) % have, axis=axis)
+    widths = [(0, 0)] * piece.ndim
+    widths[axis] = (0, length - have)
+    return np.pad(piece, widths)
+
+
+def cut_chunks(x, length: int, *, hop: int | None = None, pad: str | None = "zero",
+               max_chunks: int | None = None, axis: int = -1) -> np.ndarray:
+    """The chunks of ``length`` cut from ``x`` along ``axis`` at :func:`chunk_starts` (one every
+    ``hop``, default consecutive; a trailing part shorter than a chunk is dropped), stacked on
+    a new first axis: shape ``(n_chunks, *x.shape)`` with ``axis`` set to ``length``.
+
+    A clip shorter than one chunk gives one chunk, padded by ``pad`` (see :func:`crop`:
+    ``"zero"`` or ``"repeat"``), or none at all with ``pad=None``. The package's one
+    cutter: audio segments (``axis=-1`` of a signal), the chunks of a feature clip
+    (``(bands, frames)``, ``axis=-1``) and musicnn's patches (``(frames, 96)``, ``axis=0``,
+    ``pad="repeat"``).
+    """
+    x = np.asarray(x)
+    axis = axis % x.ndim
+    if pad is None and x.shape[axis] < length:
+        return np.zeros((0,) + x.shape[:axis] + (length,) + x.shape[axis + 1:], x.dtype)
+    starts = chunk_starts(x.shape[axis], length, hop=hop, max_chunks=max_chunks)
+    return np.stack([crop(x, int(s), length, pad=pad, axis=axis) for s in starts])
+
+
+def middle_span(total, length) -> tuple:
+    """``(start, length)`` of the middle ``length`` of something ``total`` long (samples,
+    frames or seconds): ``start = (total - length) / 2``, rounded down when both are
+    integers. A ``total`` no longer than ``length`` gives ``(0, total)``: all of it.
+    """
+    if not length > 0:
+        raise ValueError(f"the middle window must be longer than zero, not {length!r}")
+    if total <= length:
+        return 0, total
+    whole = isinstance(total, (int, np.integer)) and isinstance(length, (int, np.integer))
+    return ((total - length) // 2 if whole else (total - length) / 2), length
+
+
+def middle_window(x, length: int, *, axis: int = -1) -> np.ndarray:
+    """The middle ``length`` items of ``x`` along ``axis`` (all of ``x`` when it is no longer):
+    the 7 s window of a song that a service analyses instead of the whole file.
+    """
+    x = np.asarray(x)
+    start, n = middle_span(x.shape[axis], int(length))
+    if n == x.shape[axis]:
+        return x
+    return crop(x, start, n, pad=None, axis=axis)
 
 
 def _fill(X, pairs, length: int) -> np.ndarray:
-    """A float32 batch of the chunks ``(row, start)`` of ``X``, zero-padded where short;
-    each piece is read with an integer row index, so only the batch is copied."""
+    """A float32 batch of the chunks ``(row, start)`` of ``X``, zero-padded where short (the
+    cutter's zero padding, for batches): each piece is read with an integer row index, so
+    only the batch is copied."""
     batch = np.zeros((len(pairs),) + tuple(X.shape[1:-1]) + (length,), np.float32)
     for j, (i, s) in enumerate(pairs):
         piece = X[int(i), ..., int(s):int(s) + length]
@@ -182,6 +258,21 @@ class Normaliser:
     @classmethod
     def from_json(cls, d: dict) -> Normaliser:
         return cls(np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32))
+
+
+def standardise(X) -> np.ndarray:
+    """``X`` with zero mean and unit variance per column, measured on ``X`` itself: one row
+    per item (further axes are flattened into columns), float64, constant columns 0
+    (scikit-learn's ``StandardScaler``). For vectors analysed as a whole (projections,
+    clustering, neighbours); a model's input is standardised with training-split statistics
+    instead (:class:`Normaliser`).
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    X = np.asarray(X, dtype=np.float64)
+    return StandardScaler().fit_transform(X.reshape(len(X), -1))
 
 
 # -- augmentation -------------------------------------------------------------------------------
@@ -254,15 +345,22 @@ def spec_masks(out: np.ndarray, kind: str, rng: np.random.Generator, p: float) -
 
 
 # -- labels -------------------------------------------------------------------------------------
-def encode_labels(table, classes: list[str], target: str) -> np.ndarray:
-    """Labels aligned with the rows of ``table`` (a dataset table): genre indices ``(n,)``
-    for ``target="genre"``, or a 0/1 tag matrix ``(n, len(classes))`` for ``"tags"``.
+def encode_labels(table, classes, target: str = "genre", *, unknown: int | None = None) -> np.ndarray:
+    """Labels aligned with the rows of ``table`` (a dataset table), the package's one label
+    encoding: genre indices into ``classes``, int32 ``(n,)``, for ``target="genre"``, or a
+    0/1 float32 tag matrix ``(n, len(classes))`` for ``"tags"`` (tags outside ``classes``
+    are left out).
 
-    Notebook: 12_serving.ipynb.
+    A genre outside ``classes`` raises ``KeyError``, or gets the code ``unknown`` when one is
+    given (e.g. ``-1`` for validation or test tracks of a genre the training split lacks).
+
+    Notebook: 09_multilabel_tagging.ipynb, 10_transfer_learning.ipynb, 12_serving.ipynb.
     """
+    classes = list(classes)
     index = {c: i for i, c in enumerate(classes)}
     if target == "genre":
-        return np.array([index[g] for g in table["genre"]], dtype=np.int32)
+        codes = (index[g] if unknown is None else index.get(g, unknown) for g in table["genre"])
+        return np.fromiter(codes, dtype=np.int32, count=len(table))
     Y = np.zeros((len(table), len(classes)), np.float32)
     for r, tags in enumerate(table["tags"]):
         for t in tags:
@@ -323,7 +421,7 @@ def train_dataset(X, y: np.ndarray, spec, length: int, batch_size: int, crops_pe
 def eval_pairs(X, length: int, max_chunks: int | None = None, rows=None) -> list[tuple[int, int]]:
     """``(row, start)`` of every consecutive chunk of each clip ``X[rows]`` (default all)."""
     rows = range(len(X)) if rows is None else rows
-    starts = chunk_starts(X.shape[-1], length, max_chunks)
+    starts = chunk_starts(X.shape[-1], length, max_chunks=max_chunks)
     return [(int(i), int(s)) for i in rows for s in starts]
 
 
@@ -361,6 +459,6 @@ def numpy_chunks(X, spec, length: int, max_chunks: int | None = None,
 
 
 __all__ = ["LAYOUTS", "chunk_length", "chunk_seconds", "n_bins", "to_layout", "layout_of",
-           "input_shape_for",
-           "chunk_starts", "crop", "Normaliser", "AUGMENTATIONS", "augment_batch", "encode_labels",
-           "train_dataset", "eval_pairs", "eval_dataset", "numpy_chunks"]
+           "input_shape_for", "PADDING", "chunk_starts", "crop", "cut_chunks", "middle_span",
+           "middle_window", "Normaliser", "standardise", "AUGMENTATIONS", "augment_batch",
+           "encode_labels", "train_dataset", "eval_pairs", "eval_dataset", "numpy_chunks"]

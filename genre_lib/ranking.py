@@ -2,6 +2,10 @@
 score with the test score beside it, and score differences turned into numbers of tracks and
 set beside the binomial noise of a small split. Re-exported by :mod:`genre_lib.evaluation`.
 
+:func:`rank_on_validation` is the package's one ordering of models by validation score (one
+tie-break rule), used by :func:`validation_ranking`, :func:`genre_lib.evaluation.comparison`
+and :func:`genre_lib.serve.ranked_models`.
+
 Notebook: 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
 """
 from __future__ import annotations
@@ -15,7 +19,7 @@ def binomial_sd(p: float, n: int) -> float:
     model's true accuracy is ``p``: ``sqrt(p (1 - p) / n)``, as a share (multiply by ``n`` for
     tracks). NaN when ``n`` is not positive or ``p`` is missing.
 
-    Notebook: 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    Notebook: none directly; used by :func:`describe_ranking` and :func:`split_gap`.
     """
     if p is None or n is None or not n > 0 or not np.isfinite(p):
         return float("nan")
@@ -27,7 +31,7 @@ def in_tracks(gap: float, n: int) -> int:
     """A difference of two accuracies measured on the same ``n`` tracks, as a whole number of
     tracks (``round(gap * n)``): 0.0125 on 80 tracks is one track.
 
-    Notebook: 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    Notebook: none directly; used by :func:`split_gap`.
     """
     return int(round(float(gap) * int(n)))
 
@@ -41,14 +45,38 @@ def _recorded(t, split: str, metric: str) -> tuple[float, int | None]:
     return (float(value) if value is not None else float("nan")), (int(n) if n is not None else None)
 
 
+def rank_on_validation(frame: pd.DataFrame, score: str, *, params: str | None = None,
+                       name: str = "model", group: str | None = None) -> pd.DataFrame:
+    """The rows of ``frame`` (one per model) best first, by the one rule of the package:
+
+    1. a higher validation ``score`` first; rows without one (NaN) last;
+    2. ties on the score go to fewer parameters (column ``params``; a missing count counts
+       as more than any);
+    3. then to the ``name`` in alphabetical order.
+
+    The test score never takes part. With ``group``, rows are first ordered by that column
+    (ascending: e.g. 0 for genre classifiers before 1 for taggers) and ranked within it.
+    Returns a copy with the index reset to 0..n-1.
+    """
+    counts = (pd.to_numeric(frame[params], errors="coerce").fillna(np.inf).to_numpy()
+              if params and params in frame else np.inf)
+    keys = pd.DataFrame({"group": frame[group].to_numpy() if group else 0,
+                         "score": pd.to_numeric(frame[score], errors="coerce").to_numpy(),
+                         "params": counts, "name": frame[name].astype(str).to_numpy()},
+                        index=pd.RangeIndex(len(frame)))
+    order = keys.sort_values(["group", "score", "params", "name"],
+                             ascending=[True, False, True, True], na_position="last").index
+    return frame.iloc[order].reset_index(drop=True)
+
+
 def validation_ranking(trained, metric: str = "accuracy", columns=("f1_macro",)) -> pd.DataFrame:
     """Trained models ranked by their **validation** score, with the test score beside it as
     the final report.
 
-    The first row is the model chosen on validation. Ties on validation go to the model with
-    fewer parameters, then to the name; the test score never takes part in the order. Models
-    without a recorded validation ``metric`` (e.g. taggers in a table of genre classifiers)
-    are left out.
+    The first row is the model chosen on validation (:func:`rank_on_validation`: ties on
+    validation go to the model with fewer parameters, then to the name; the test score never
+    takes part in the order). Models without a recorded validation ``metric`` (e.g. taggers in
+    a table of genre classifiers) are left out.
 
     Columns: ``model``, ``architecture``, ``valid_<metric>``, ``test_<metric>``, ``test_<c>``
     for each of ``columns``, ``n_valid`` and ``n_test`` (tracks scored), ``valid_minus_test``,
@@ -78,10 +106,7 @@ def validation_ranking(trained, metric: str = "accuracy", columns=("f1_macro",))
             "n_valid", "n_test", "valid_minus_test"]
     if not rows:
         return pd.DataFrame(columns=[*base, "parameters", "epochs", "train_s"])
-    frame = pd.DataFrame(rows)
-    frame["_params"] = pd.to_numeric(frame["parameters"], errors="coerce").fillna(np.inf)
-    frame = (frame.sort_values([v_col, "_params", "model"], ascending=[False, True, True], kind="stable")
-             .drop(columns="_params").reset_index(drop=True))
+    frame = rank_on_validation(pd.DataFrame(rows), v_col, params="parameters")
     if metric == "accuracy":
         n = pd.to_numeric(frame["n_test"], errors="coerce")
         gap = (frame["valid_minus_test"] * n).round()
@@ -138,7 +163,7 @@ def split_gap(t, metric: str = "accuracy") -> dict:
     ``z`` (gap / sd_gap) and ``within_noise`` (``|gap| <= 2 sd_gap``). The noise model leaves
     out that the validation split also stopped the training, which biases its score upwards.
 
-    Notebook: 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    Notebook: none directly; used by :func:`describe_split_gap`.
     """
     valid, n_valid = _recorded(t, "valid", metric)
     test, n_test = _recorded(t, "test", metric)

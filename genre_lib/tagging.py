@@ -49,17 +49,6 @@ def ensure_tags(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
                  "clip): the tagging machinery on a single-label task")
 
 
-def encode_tags(table: pd.DataFrame, tags) -> np.ndarray:
-    """(clips, tags) 0/1 matrix: 1 where the clip's ``tags`` list holds the tag (the
-    pipeline's label encoding for taggers).
-
-    Notebook: 09_multilabel_tagging.ipynb.
-    """
-    from .pipeline import encode_labels
-
-    return encode_labels(table, list(tags), "tags")
-
-
 def _scorable(Y: np.ndarray) -> np.ndarray:
     """Tags that are present on some clips and absent on others (AUC is undefined otherwise)."""
     Y = np.asarray(Y)
@@ -124,30 +113,6 @@ def per_tag_table(Y: np.ndarray, P: np.ndarray, tags) -> pd.DataFrame:
         rows.append({"tag": tag, "prevalence": prev, "roc_auc": roc, "pr_auc": pr,
                      "pr_auc_chance": prev, "pr_auc_lift": pr / prev if prev > 0 else np.nan})
     return pd.DataFrame(rows).set_index("tag")
-
-
-def pool_chunks(ids, proba: np.ndarray, how: str = "mean") -> pd.DataFrame:
-    """Chunk predictions pooled to one row per clip: the mean or the max over its chunks.
-
-    Mean pooling asks "how much of the clip has the tag"; max pooling asks "does the tag
-    occur anywhere in it" (a short guitar solo is enough).
-
-    Args:
-        ids: the clip id of each chunk (as ``Trained.predict_chunks`` returns them).
-        proba: (chunks, tags) probabilities.
-        how: ``"mean"`` or ``"max"``.
-
-    Returns:
-        A frame indexed by clip id, one column per tag, in the order the clips first appear.
-
-    Notebook: 09_multilabel_tagging.ipynb.
-    """
-    if how not in POOLING:
-        raise ValueError(f"pooling must be one of {POOLING}, got {how!r}")
-    frame = pd.DataFrame(np.asarray(proba, dtype=np.float32))
-    frame.index = pd.Index(list(ids), name="track_id")
-    pooled = frame.groupby(level=0, sort=False).agg(how)
-    return pooled
 
 
 def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
@@ -243,7 +208,7 @@ def degenerate_report(P: np.ndarray, tags, Y: np.ndarray | None = None,
 def is_degenerate(P: np.ndarray, share: float = 0.5, **kwargs) -> bool:
     """True when at least ``share`` of the tags are flagged by :func:`degenerate_report`.
 
-    Notebook: 09_multilabel_tagging.ipynb.
+    Notebook: none directly; a yes-or-no summary of :func:`degenerate_report`.
     """
     P = np.asarray(P)
     flagged = len(degenerate_report(P, range(P.shape[1]), **kwargs))
@@ -267,7 +232,10 @@ def cooccurrence(Y_true: np.ndarray, Y_pred: np.ndarray, tags) -> pd.DataFrame:
 
 
 def clip_predictions(trained, fs, split: str, pooling=POOLING) -> dict:
-    """A tagger's clip-level scores on one split, for each pooling of its chunk predictions.
+    """A tagger's clip-level scores on one split, for each pooling of its chunk predictions
+    (:func:`genre_lib.evaluation.pool_by_track` in float32). Mean pooling asks "how much of
+    the clip has the tag"; max pooling asks "does the tag occur anywhere in it" (a short
+    guitar solo is enough).
 
     Args:
         trained: a ``genre_lib.training.Trained`` tagger (sigmoid head).
@@ -281,14 +249,19 @@ def clip_predictions(trained, fs, split: str, pooling=POOLING) -> dict:
 
     Notebook: 09_multilabel_tagging.ipynb.
     """
+    from .evaluation import pool_by_track
+    from .pipeline import encode_labels
+
+    if any(how not in POOLING for how in pooling):
+        raise ValueError(f"pooling must be among {POOLING}, got {tuple(pooling)!r}")
     part = fs.subset(split)
     proba, ids = trained.predict_chunks(part)
     by_id = ensure_tags(part.table)[0].set_index("track_id")
     out = {}
     for how in pooling:
-        pooled = pool_chunks(ids, proba, how)
+        pooled = pool_by_track(np.asarray(proba, dtype=np.float32), ids, how)
         clips = by_id.loc[pooled.index].reset_index()
-        out[how] = (encode_tags(clips, trained.classes), pooled.to_numpy())
+        out[how] = (encode_labels(clips, trained.classes, "tags"), pooled.to_numpy())
         out["track_id"] = list(pooled.index)
     return out
 
@@ -302,7 +275,7 @@ def prevalence_predictor(Y_train: np.ndarray, n: int) -> np.ndarray:
     return np.tile(np.asarray(Y_train, dtype=float).mean(0), (n, 1))
 
 
-__all__ = ["POOLING", "ensure_tags", "encode_tags", "clip_predictions", "prevalence_predictor",
-           "prevalence", "ranking_metrics", "per_tag_table", "pool_chunks",
+__all__ = ["POOLING", "ensure_tags", "clip_predictions", "prevalence_predictor",
+           "prevalence", "ranking_metrics", "per_tag_table",
            "best_threshold", "choose_thresholds", "threshold_metrics", "degenerate_report",
            "is_degenerate", "cooccurrence"]

@@ -74,15 +74,14 @@ def test_missing_file_and_too_short(tmp_path):
         audio.load(p, min_seconds=2.0)
 
 
-def test_segment_and_fix_length():
-    y = np.arange(10, dtype=np.float32)
-    segs = audio.segment(y, sr=2, seconds=2)
-    assert segs.shape == (2, 4)
-    assert np.array_equal(segs[1], [4, 5, 6, 7])
-    overlap = audio.segment(y, sr=2, seconds=2, hop_seconds=1)
-    assert overlap.shape == (4, 4)
-    assert audio.segment(y[:3], sr=2, seconds=2).shape == (1, 4)
-    assert len(audio.fix_length(y, 4)) == 4 and len(audio.fix_length(y, 12)) == 12
+def test_load_crops_or_pads_to_the_duration_with_the_pipelines_cutter(tmp_path):
+    p = tmp_path / "tone.wav"
+    sf.write(p, _tone(1.0), 22050)
+    y = audio.load(p, sr=22050)
+    padded = audio.load(p, sr=22050, duration=1.5)
+    assert len(padded) == 33075 and np.array_equal(padded[:len(y)], y) and not padded[len(y):].any()
+    assert np.array_equal(audio.load(p, sr=22050, duration=0.5), y[:11025])
+    assert len(audio.load(p, sr=22050, duration=1.5, pad=False)) == len(y)
 
 
 def test_write_wav_roundtrip(tmp_path):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from genre_lib import embeddings as emb
+from genre_lib import pipeline
 
 
 def blobs(n_per=12, genres=("rock", "jazz", "pop", "metal"), dim=16, spread=0.3, seed=0):
@@ -62,7 +63,7 @@ def test_random_partitions_have_a_high_nmi_but_ami_and_ari_near_zero():
 def test_clustering_chance_by_permutation():
     E, labels = blobs(n_per=8, genres=tuple("abcdefghij"), spread=0.3)  # 80 tracks, 10 genres
     sc = emb.cluster_scores(E, labels, seed=0)
-    Z = emb.standardise(E)
+    Z = pipeline.standardise(E)
     out = emb.clustering_chance(sc["clusters"], labels, Z, n_permutations=80, seed=1)
     assert list(out.index) == ["ari", "nmi", "ami", "silhouette"]
     assert list(out.columns) == ["measured", "chance mean", "chance 95th percentile"]
@@ -124,10 +125,14 @@ def test_cluster_table_puts_each_genre_on_its_own_cluster():
     assert np.array_equal(np.diag(table.to_numpy()), np.full(4, 12))
 
 
-def test_standardise_handles_constant_dimensions():
-    E = np.c_[np.arange(5.0), np.zeros(5)]
-    Z = emb.standardise(E)
-    assert np.allclose(Z[:, 1], 0) and np.isclose(Z[:, 0].std(), 1)
+def test_spaces_are_standardised_by_the_pipelines_standardiser():
+    from sklearn.preprocessing import StandardScaler
+
+    E, _ = blobs()
+    Z = pipeline.standardise(E)
+    np.testing.assert_array_equal(Z, StandardScaler().fit_transform(E.astype(np.float64)))
+    km = emb.kmeans(E, 4, seed=0)
+    np.testing.assert_array_equal(km.cluster_centers_.shape, (4, E.shape[1]))
 
 
 # -- neighbours ----------------------------------------------------------------------------------------
@@ -236,15 +241,28 @@ def test_track_embeddings_average_each_tracks_chunks(tiny_model):
     np.testing.assert_allclose(out.E[0], direct.mean(0), rtol=1e-5, atol=1e-6)
 
 
-def test_pool_chunks_and_pool_by_track():
-    E = np.arange(12.0).reshape(6, 2)
-    np.testing.assert_allclose(emb.pool_chunks(E, 3), [[1, 2], [5, 6], [9, 10]])
-    with pytest.raises(ValueError):
-        emb.pool_chunks(E, 4)
-    pooled = emb.pool_by_track(E, ["x", "y", "x", "y", "z", "z"], ["z", "x", "y"])
-    np.testing.assert_allclose(pooled, [[9, 10], [2, 3], [4, 5]])
-    with pytest.raises(ValueError, match="no excerpts"):
-        emb.pool_by_track(E, ["x"] * 6, ["x", "w"])
+def test_track_embeddings_of_a_model_with_prepare_pool_equal_chunk_counts(tiny_model):
+    """A stand-in with ``prepare`` (no owners): excerpts laid out track by track, pooled by
+    evaluation.pool_by_track; an uneven count is an error."""
+    from genre_lib.features import FeatureSet
+
+    rng = np.random.default_rng(1)
+    fs = FeatureSet("logmel", {}, make_table(["a", "b", "c"]),
+                    rng.standard_normal((3, 8, 12)).astype(np.float32))
+
+    class Stub:
+        name, model, extra = "stub", tiny_model, 0
+
+        def prepare(self, part):  # two excerpts per track, track by track (plus extra rows)
+            X = np.stack([part.X[i, :, s:s + 6] for i in range(len(part.X)) for s in (0, 6)])
+            return np.concatenate([X, X[:self.extra]])[..., None]
+
+    out = emb.track_embeddings(Stub(), fs, split="test")
+    direct = emb.embed(tiny_model, Stub().prepare(fs.subset("test")))
+    np.testing.assert_allclose(out.E, direct.reshape(3, 2, -1).mean(1), rtol=1e-6, atol=1e-7)
+    Stub.extra = 1
+    with pytest.raises(ValueError, match="split evenly"):
+        emb.track_embeddings(Stub(), fs, split="test")
 
 
 def test_audio_player_plays_and_reports_bad_files(tmp_path, capsys):

@@ -94,3 +94,66 @@ def test_comparison_orders_our_rows_by_validation(tmp_path):
     table = evaluation.comparison(s, columns=())
     assert list(table["system"]) == ["m2", "m3", "m1", "svc on mfcc_stats"]  # deep first, by validation
     assert list(table["valid_accuracy"]) == [0.8, 0.7, 0.6, 0.5]
+
+
+# -- the one ranking rule --------------------------------------------------------------------
+def test_rank_on_validation_breaks_ties_by_parameters_then_name():
+    import pandas as pd
+
+    from genre_lib.ranking import rank_on_validation
+
+    frame = pd.DataFrame({"model": ["d", "c", "b", "a", "e"], "valid": [0.8, 0.9, 0.9, 0.9, np.nan],
+                          "n": [10, 500, 100, None, 1]}, index=[7, 7, 3, 2, 1])
+    ranked = rank_on_validation(frame, "valid", params="n")
+    assert list(ranked["model"]) == ["b", "c", "a", "d", "e"]  # fewer parameters; unknown last; NaN last
+    assert list(ranked.index) == [0, 1, 2, 3, 4]
+    assert list(rank_on_validation(frame, "valid")["model"]) == ["a", "b", "c", "d", "e"]  # then the name
+    grouped = rank_on_validation(frame.assign(g=[1, 0, 1, 1, 0]), "valid", params="n", group="g")
+    assert list(grouped["model"]) == ["c", "e", "b", "a", "d"]
+
+
+def test_comparison_breaks_validation_ties_by_name(tmp_path):
+    s = get_settings(work_dir=tmp_path, profile="ci", dataset="synth")
+    for model, valid, test in (("zeta", 0.7, 0.9), ("alpha", 0.7, 0.5), ("mid", 0.8, 0.1)):
+        for split, acc in (("valid", valid), ("test", test)):
+            evaluation.save_result(evaluation.result_row(model, split, {"accuracy": acc}, s, arch="cnn2d"), s)
+    assert list(evaluation.comparison(s, columns=())["system"]) == ["mid", "alpha", "zeta"]
+
+
+# -- the one pooling of chunks into tracks ------------------------------------------------------
+def test_pool_by_track_mean_max_in_first_appearance_order():
+    values = np.array([[0.1, 0.9], [0.3, 0.1], [0.2, 0.2], [0.8, 0.2], [0.2, 0.2]], np.float32)
+    owners = ["y", "y", "x", "x", "x"]
+    mean = evaluation.pool_by_track(values, owners, "mean")
+    assert list(mean.index) == ["y", "x"] and mean.index.name == "track_id"
+    assert list(mean.columns) == [0, 1] and mean.to_numpy().dtype == np.float64
+    np.testing.assert_allclose(mean.loc["y"], [0.2, 0.5], atol=1e-6)
+    mx = evaluation.pool_by_track(values, owners, "max", columns=["a", "b"])
+    np.testing.assert_allclose(mx.loc["x", ["a", "b"]], [0.8, 0.2])
+    assert mx.to_numpy().dtype == np.float32
+    ordered = evaluation.pool_by_track(values, owners, order=["x", "y"])
+    assert list(ordered.index) == ["x", "y"]
+    with pytest.raises(ValueError, match="no chunks"):
+        evaluation.pool_by_track(values, owners, order=["x", "w"])
+    with pytest.raises(ValueError, match="how"):
+        evaluation.pool_by_track(values, owners, "median")
+
+
+def test_pool_by_track_vote_and_its_ties():
+    values = np.array([[0.9, 0.1, 0.0], [0.4, 0.6, 0.0], [0.45, 0.55, 0.0],   # t1: 2 votes b, 1 a
+                       [0.6, 0.4, 0.0], [0.45, 0.55, 0.0],                    # t2: 1-1, mean says a
+                       [0.5, 0.5, 0.0],                                       # t3: a tie in a chunk: first
+                       [0.4, 0.6, 0.0], [0.55, 0.45, 0.0]])                   # t4: 1-1, mean says b
+    owners = ["t1", "t1", "t1", "t2", "t2", "t3", "t4", "t4"]
+    vote = evaluation.pool_by_track(values, owners, "vote", columns=list("abc"))
+    np.testing.assert_array_equal(vote.to_numpy(), [[0, 1, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0]])
+    agg = evaluation.aggregate_tracks(owners, values, list("abc"))
+    assert list(agg["vote"]) == ["b", "a", "a", "b"] and list(agg["mean"]) == ["a", "a", "a", "b"]
+
+
+def test_pool_by_track_mean_std():
+    values = np.array([[1.0, 10.0], [3.0, 10.0], [5.0, 0.0]])
+    out = evaluation.pool_by_track(values, ["a", "a", "b"], "mean_std")
+    np.testing.assert_allclose(out["mean"].to_numpy(), [[2, 10], [5, 0]])
+    np.testing.assert_allclose(out["std"].to_numpy(), [[1, 0], [0, 0]])  # ddof=0
+    assert out.to_numpy().shape == (2, 4)                                  # means, then stds

@@ -26,7 +26,8 @@ def test_one_gpu_selects_mixed_precision(one_fake_gpu):
     strategy = devices.get_strategy()
     assert keras.config.dtype_policy().name == "mixed_float16"
     assert strategy.num_replicas_in_sync == 1
-    assert devices.describe_device().startswith("1 GPU: mixed precision")
+    assert devices.describe_device() == ("1 GPU (/physical_device:GPU:0 (fake)): mixed precision on "
+                                         "(float16 compute, float32 weights)")
 
 
 def test_mixed_precision_training_keeps_the_output_and_loss_float32(one_fake_gpu, ci_settings,

@@ -50,6 +50,78 @@ def test_crop_pads_short_clips_with_zeros():
     np.testing.assert_array_equal(out[:, 3:], 0)
 
 
+# -- the one cutter ---------------------------------------------------------------------------
+def test_chunk_starts_with_a_hop_drop_the_trailing_part():
+    np.testing.assert_array_equal(pipeline.chunk_starts(10, 4, hop=2), [0, 2, 4, 6])
+    np.testing.assert_array_equal(pipeline.chunk_starts(4, 4, hop=3), [0])   # exactly one chunk
+    np.testing.assert_array_equal(pipeline.chunk_starts(0, 4), [0])          # empty: one, padded
+    with pytest.raises(ValueError, match="positive"):
+        pipeline.chunk_starts(10, 0)
+    with pytest.raises(ValueError, match="positive"):
+        pipeline.chunk_starts(10, 4, hop=0)
+
+
+def test_cut_chunks_zero_padding_on_the_last_axis():
+    y = np.arange(10, dtype=np.float32)
+    chunks = pipeline.cut_chunks(y, 4)
+    assert chunks.shape == (2, 4) and chunks.dtype == np.float32
+    np.testing.assert_array_equal(chunks[1], [4, 5, 6, 7])                  # the rest is dropped
+    assert pipeline.cut_chunks(y, 4, hop=2).shape == (4, 4)
+    np.testing.assert_array_equal(pipeline.cut_chunks(y[:3], 4), [[0, 1, 2, 0]])
+    clip = np.arange(2 * 7).reshape(2, 7)                                  # (bands, frames)
+    out = pipeline.cut_chunks(clip, 3)
+    assert out.shape == (2, 2, 3)
+    np.testing.assert_array_equal(out[1], clip[:, 3:6])
+    same = [pipeline.crop(clip, int(s), 3) for s in pipeline.chunk_starts(7, 3)]
+    np.testing.assert_array_equal(out, np.stack(same))
+
+
+def test_cut_chunks_repeat_padding_along_the_first_axis():
+    spec = np.arange(5 * 2, dtype=np.float32).reshape(5, 2)                # (frames, bands)
+    out = pipeline.cut_chunks(spec, 12, pad="repeat", axis=0)
+    assert out.shape == (1, 12, 2)
+    np.testing.assert_array_equal(out[0], np.concatenate([spec, spec, spec])[:12])
+    long = pipeline.cut_chunks(np.tile(spec, (4, 1)), 6, hop=4, pad="repeat", axis=0)
+    assert long.shape == (4, 6, 2)                                         # starts 0, 4, 8, 12
+    with pytest.raises(ValueError, match="empty"):
+        pipeline.cut_chunks(np.zeros((0, 2)), 3, pad="repeat", axis=0)
+
+
+def test_cut_chunks_without_padding_gives_no_chunk_for_a_short_clip():
+    out = pipeline.cut_chunks(np.ones((2, 3)), 5, pad=None)
+    assert out.shape == (0, 2, 5)
+    assert pipeline.crop(np.ones(3), 1, 5, pad=None).shape == (2,)
+    with pytest.raises(ValueError, match="pad"):
+        pipeline.crop(np.ones(3), 0, 5, pad="reflect")
+
+
+def test_max_chunks_keeps_evenly_spaced_chunks():
+    out = pipeline.cut_chunks(np.arange(100), 10, max_chunks=3)
+    np.testing.assert_array_equal(out[:, 0], [0, 40, 90])
+
+
+def test_middle_window_and_span():
+    y = np.arange(100)
+    np.testing.assert_array_equal(pipeline.middle_window(y, 20), y[40:60])
+    np.testing.assert_array_equal(pipeline.middle_window(np.arange(11), 4), [3, 4, 5, 6])  # floor
+    assert pipeline.middle_window(y, 100) is y and pipeline.middle_window(y, 500) is y
+    spec = np.arange(30).reshape(10, 3)
+    np.testing.assert_array_equal(pipeline.middle_window(spec, 4, axis=0), spec[3:7])
+    assert pipeline.middle_span(30.0, 7.0) == (11.5, 7.0)                  # seconds stay floats
+    assert pipeline.middle_span(11, 4) == (3, 4) and pipeline.middle_span(5.0, 7.0) == (0, 5.0)
+    with pytest.raises(ValueError, match="longer than zero"):
+        pipeline.middle_window(y, 0)
+
+
+def test_standardise_measures_on_the_data_itself():
+    E = np.c_[np.arange(5.0), np.zeros(5), [2.0, 2.0, 2.0, 2.0, 6.0]]
+    Z = pipeline.standardise(E)
+    assert Z.dtype == np.float64 and np.allclose(Z[:, 1], 0)
+    np.testing.assert_allclose(Z.mean(0), 0, atol=1e-12)
+    np.testing.assert_allclose(Z[:, [0, 2]].std(0), 1)
+    assert pipeline.standardise(np.ones((4, 2, 3))).shape == (4, 6)       # further axes flattened
+
+
 def test_layouts_match_the_builders():
     from genre_lib import models
 
@@ -116,6 +188,10 @@ def test_encode_labels():
     np.testing.assert_array_equal(pipeline.encode_labels(table, ["a", "b"], "genre"), [1, 0, 1])
     Y = pipeline.encode_labels(table, ["x", "z"], "tags")
     np.testing.assert_array_equal(Y, [[1, 0], [0, 1], [0, 0]])
+    assert pipeline.encode_labels(table, ["a", "b"]).dtype == np.int32   # genre by default
+    with pytest.raises(KeyError):
+        pipeline.encode_labels(table, ["a"], "genre")
+    np.testing.assert_array_equal(pipeline.encode_labels(table, ["a"], "genre", unknown=-1), [-1, 0, -1])
 
 
 # -- tf.data ------------------------------------------------------------------------------------

@@ -202,11 +202,11 @@ def test_eda_notebook_in_a_kernel_has_clean_outputs(monkeypatch, tmp_path):
 def test_device_line_names_gpus_and_precision(monkeypatch, names, expected):
     from types import SimpleNamespace
 
-    from genre_lib.config import device_summary
+    from genre_lib.devices import describe_device
 
     devices = [SimpleNamespace(name=f"/physical_device:GPU:{i}") for i in range(len(names))]
     details = {d.name: {"device_name": n} for d, n in zip(devices, names)}
     config = SimpleNamespace(list_physical_devices=lambda kind=None: devices,
                              experimental=SimpleNamespace(get_device_details=lambda d: details[d.name]))
     monkeypatch.setattr(quiet, "import_tensorflow", lambda: SimpleNamespace(config=config))
-    assert device_summary() == expected
+    assert describe_device() == expected  # the one description of the device

@@ -1,5 +1,6 @@
 """Tagging metrics, thresholds chosen on validation, pooling and the degenerate-predictor check."""
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -33,16 +34,27 @@ def test_constant_tags_are_left_out_of_the_scores():
     assert np.isnan(tagging.per_tag_table(Y, P, list("abcd")).loc["a", "roc_auc"])
 
 
-def test_pool_chunks_mean_and_max():
+def test_clip_predictions_pool_with_the_one_pooling():
+    """Mean and max pooling per clip go through evaluation.pool_by_track, in float32."""
+    from types import SimpleNamespace
+
+    from genre_lib.evaluation import pool_by_track
+
+    table = pd.DataFrame({"track_id": ["x", "y"], "split": "test", "tags": [["a"], ["b"]]})
+    part = SimpleNamespace(table=table)
     ids = ["x", "x", "y", "y", "y"]
     proba = np.array([[0.1, 0.9], [0.3, 0.1], [0.2, 0.2], [0.8, 0.2], [0.2, 0.2]])
-    mean = tagging.pool_chunks(ids, proba, "mean")
-    mx = tagging.pool_chunks(ids, proba, "max")
-    assert list(mean.index) == ["x", "y"]
-    np.testing.assert_allclose(mean.loc["x"], [0.2, 0.5], atol=1e-6)
-    np.testing.assert_allclose(mx.loc["y"], [0.8, 0.2], atol=1e-6)
+    fs = SimpleNamespace(subset=lambda split: part)
+    trained = SimpleNamespace(classes=["a", "b"], predict_chunks=lambda p: (proba, ids))
+    out = tagging.clip_predictions(trained, fs, "test")
+    assert out["track_id"] == ["x", "y"]
+    np.testing.assert_array_equal(out["mean"][0], [[1, 0], [0, 1]])
+    np.testing.assert_array_equal(out["mean"][1], pool_by_track(proba.astype(np.float32), ids).to_numpy())
+    np.testing.assert_allclose(out["mean"][1][0], [0.2, 0.5], atol=1e-6)
+    np.testing.assert_allclose(out["max"][1][1], [0.8, 0.2], atol=1e-6)
+    assert out["max"][1].dtype == np.float32
     with pytest.raises(ValueError, match="pooling"):
-        tagging.pool_chunks(ids, proba, "median")
+        tagging.clip_predictions(trained, fs, "test", pooling=("median",))
 
 
 def test_threshold_is_chosen_for_f1_and_metrics_follow():

@@ -61,9 +61,23 @@ def test_names_that_moved_stay_importable_from_training():
 
 
 def test_describe_device_is_one_line():
+    from genre_lib import devices
+
     text = training.describe_device()
+    assert training.describe_device is devices.describe_device  # the one description
     assert isinstance(text, str) and "\n" not in text
-    assert ("CPU" in text) or ("GPU" in text)
+    # the device this machine has, asked of TensorFlow itself (not through genre_lib.devices)
+    import os
+
+    import tensorflow as tf
+
+    n_gpus = len(tf.config.list_physical_devices("GPU"))
+    if n_gpus == 0:
+        assert text.startswith(f"CPU only ({os.cpu_count()} cores)") and "GPU" not in text, text
+    elif n_gpus == 1:
+        assert text.startswith("1 GPU (") and "CPU only" not in text, text
+    else:
+        assert text.startswith(f"{n_gpus} GPUs (") and "CPU only" not in text, text
 
 
 # -- load_or_train on the ci data -------------------------------------------------------------

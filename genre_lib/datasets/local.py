@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Settings
+from ..store.files import atomic_write
 from .contract import DatasetError, subsample
 from .registry import SOURCES
 from .specs import resolve
@@ -238,9 +239,8 @@ def _write_check_cache(cache_file: Path, cached: dict, stamps: dict, results: di
     frame["error"] = frame["error"].fillna("")
     cache_file = Path(cache_file)
     cache_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, cache_file)
+    text = frame.to_csv(index=False)
+    atomic_write(cache_file, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def validate_audio(paths: Iterable, cache_file: Path | None, jobs: int = 4,

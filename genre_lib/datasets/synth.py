@@ -16,7 +16,8 @@ probability borrows the rhythm or an instrument of a neighbouring genre, so the 
 trivial. Each clip also carries multi-label tags (instruments present, tempo class, mode,
 drums or not, distortion, swing, dynamics) for the tagging notebooks.
 
-Notebook: 01_eda.ipynb (what the genres sound and look like).
+Notebook: 12_serving.ipynb (a longer song to time the service); every notebook reads it by
+default, through :func:`genre_lib.datasets.load_table`.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import pandas as pd
 
 from .. import audio
 from ..config import Settings, get_settings
+from ..store.files import atomic_write
 from .contract import DatasetError, stratified_split
 from .splits import summary  # noqa: F401  (re-exported, as before)
 
@@ -344,7 +346,7 @@ def _tags(plan: _Plan, level: float) -> list[str]:
 def render_clip(genre: str, seconds: float, seed) -> tuple[np.ndarray, dict]:
     """Render one clip of ``genre``; returns (signal, traits). Deterministic in ``seed``.
 
-    Notebook: 01_eda.ipynb (what the genres sound like).
+    Notebook: 12_serving.ipynb (a longer song to time the service).
     """
     rng = np.random.default_rng(seed)
     plan = _plan(genre, rng)
@@ -427,10 +429,9 @@ def build(settings: Settings | None = None, force: bool = False, progress: bool 
         for gi, c in tqdm(jobs, desc="generating synth clips", disable=not progress, unit="clip"))
     meta = pd.DataFrame(rows)
     meta["split"] = stratified_split(meta["genre"], seed=settings.seed)
-    tmp = root / "metadata.csv.part"
-    meta.to_csv(tmp, index=False)
-    tmp.replace(root / "metadata.csv")
-    mpath.write_text(json.dumps(manifest, indent=1))
+    table_text, manifest_text = meta.to_csv(index=False), json.dumps(manifest, indent=1)
+    atomic_write(root / "metadata.csv", lambda fh: fh.write(table_text.encode("utf-8")))
+    atomic_write(mpath, lambda fh: fh.write(manifest_text.encode("utf-8")))  # last: marks it complete
     return root
 
 

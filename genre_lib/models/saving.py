@@ -8,22 +8,27 @@ metrics). The two are bound to each other:
 * the sidecar records the SHA-256 of the model file and a checksum of its own content, so a
   model file swapped or rewritten after the sidecar, or a sidecar edited by hand (classes
   reordered, say), is refused on load;
-* both are written to temporary files first, the sidecar recording the temporary model's
-  hash, then renamed into place, model first. A crash in between leaves the new model beside
-  the old sidecar, which the hash check refuses, so a pair that disagrees is never used.
+* Keras saves the model to a scratch file whose hash the sidecar records; then each file
+  goes into place through :func:`genre_lib.store.files.atomic_write` (a temporary file,
+  flushed, then renamed), model first. A crash in between leaves the new model beside the
+  old sidecar, which the hash check refuses, so a pair that disagrees is never used.
 
 Every refusal is a :class:`SavedModelError` (a ``ValueError``) with a one-line message that
 names both files.
 
-Notebook: 04_cnn.ipynb (models are saved by name and loaded in later notebooks).
+Notebook: none directly; :func:`genre_lib.training.load_or_train` saves and loads every model
+through it (by name, so later notebooks load what earlier ones trained).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 import zipfile
 from pathlib import Path
+
+from ..store.files import atomic_write
 
 CHECKSUM_KEY = "sidecar_sha256"
 MODEL_HASH_KEY = "model_sha256"
@@ -62,37 +67,28 @@ def _fail(model_path: Path, meta_path: Path, problem: str) -> SavedModelError:
     return SavedModelError(f"saved model {model_path} with sidecar {meta_path.name}: {problem}")
 
 
-def _write_synced(path: Path, data: bytes | None = None) -> None:
-    """Write ``data`` (or just flush an existing file) and fsync it."""
-    with open(path, "wb" if data is not None else "ab") as fh:
-        if data is not None:
-            fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 def save_pair(model, meta: dict, model_path: Path, meta_path: Path) -> dict:
-    """Save ``model`` and its sidecar ``meta`` so that they can only be loaded together.
+    """Save ``model`` and its sidecar ``meta`` so that they can only be loaded together: both
+    written with :func:`genre_lib.store.files.atomic_write`, model first, the sidecar
+    recording the model file's hash.
 
     Returns the sidecar as written (with the model hash and the checksum added).
     """
     model_path, meta_path = Path(model_path), Path(meta_path)
     model_path.parent.mkdir(parents=True, exist_ok=True)
-    tag = f"{os.getpid()}.tmp"
-    tmp_model = model_path.with_name(f".{model_path.stem}.{tag}.keras")
-    tmp_meta = meta_path.with_name(f".{meta_path.stem}.{tag}.json")
+    # Keras writes a model only to a path ending in .keras: a scratch file, copied into place
+    scratch = model_path.with_name(f".{model_path.stem}.{os.getpid()}.tmp.keras")
     try:
-        model.save(tmp_model)
-        _write_synced(tmp_model)
-        meta = json.loads(json.dumps(jsonable({**meta, MODEL_HASH_KEY: file_sha256(tmp_model)})))
+        model.save(scratch)
+        meta = json.loads(json.dumps(jsonable({**meta, MODEL_HASH_KEY: file_sha256(scratch)})))
         meta.pop(CHECKSUM_KEY, None)
         meta[CHECKSUM_KEY] = content_checksum(meta)
-        _write_synced(tmp_meta, json.dumps(meta, indent=1).encode())
-        os.replace(tmp_model, model_path)
-        os.replace(tmp_meta, meta_path)
+        text = json.dumps(meta, indent=1)
+        with open(scratch, "rb") as src:
+            atomic_write(model_path, lambda fh: shutil.copyfileobj(src, fh, 1 << 20))
+        atomic_write(meta_path, lambda fh: fh.write(text.encode()))
     finally:
-        tmp_model.unlink(missing_ok=True)
-        tmp_meta.unlink(missing_ok=True)
+        scratch.unlink(missing_ok=True)
     return meta
 
 

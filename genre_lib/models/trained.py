@@ -169,13 +169,17 @@ class Trained:
     @staticmethod
     def _middle_window(path, window: float) -> tuple[float, float | None, float]:
         """``(offset, duration, file length)`` in seconds of the middle ``window`` of a file
-        (duration None: the whole file, which is no longer than the window)."""
+        (:func:`genre_lib.pipeline.middle_span`; duration None: the whole file, which is no
+        longer than the window)."""
         from .. import audio
 
         if not window > 0:
             raise ValueError(f"window must be a positive number of seconds, not {window!r}")
         total = audio.info(path)["seconds"]
-        return ((total - window) / 2, float(window), total) if total > window else (0.0, None, total)
+        if total <= window:
+            return 0.0, None, total
+        offset, duration = pipeline.middle_span(total, float(window))
+        return offset, duration, total
 
     def _signal_chunks(self, y: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Probabilities ``(n_chunks, n_classes)`` of the consecutive chunks of one signal,

@@ -35,13 +35,16 @@ class NoModelError(FileNotFoundError):
 
 def ranked_models(settings: Settings | None = None) -> pd.DataFrame:
     """The saved models of the current run, best first: name, architecture, target, the
-    validation metric that ranks them and its value. Sidecars that fail their checks are
-    left out (``training.load`` would refuse them).
+    validation metric that ranks them and its value. Genre models come before taggers, each
+    ranked by :func:`genre_lib.ranking.rank_on_validation` (ties go to fewer parameters, then
+    to the name; models without a validation score last). Sidecars that fail their checks
+    are left out (``training.load`` would refuse them).
 
     Notebook: 12_serving.ipynb.
     """
     from ..models.saving import SavedModelError, read_sidecar
     from ..models.trained import SIDECAR_VERSION, paths_for, saved_models
+    from ..ranking import rank_on_validation
 
     settings = settings or get_settings()
     rows = []
@@ -54,20 +57,18 @@ def ranked_models(settings: Settings | None = None) -> pd.DataFrame:
         metric = "accuracy" if target == "genre" else "roc_auc"
         score = ((meta.get("metrics") or {}).get("valid") or {}).get(metric)
         rows.append({"model": name, "arch": meta.get("arch"), "target": target,
-                     "metric": f"valid_{metric}", "score": np.nan if score is None else float(score)})
-    frame = pd.DataFrame(rows, columns=["model", "arch", "target", "metric", "score"])
-    if frame.empty:
-        return frame
-    frame["genre_first"] = (frame["target"] != "genre").astype(int)
-    frame = frame.sort_values(["genre_first", "score", "model"], ascending=[True, False, True],
-                              na_position="last")
-    return frame.drop(columns="genre_first").reset_index(drop=True)
+                     "metric": f"valid_{metric}", "score": np.nan if score is None else float(score),
+                     "_params": meta.get("n_params"), "_tagger": int(target != "genre")})
+    frame = pd.DataFrame(rows, columns=["model", "arch", "target", "metric", "score", "_params", "_tagger"])
+    if not frame.empty:
+        frame = rank_on_validation(frame, "score", params="_params", group="_tagger")
+    return frame.drop(columns=["_params", "_tagger"])
 
 
 def best_model(settings: Settings | None = None) -> str:
     """The name of the saved model with the best validation score (see :func:`ranked_models`).
 
-    Notebook: 12_serving.ipynb.
+    Notebook: none directly; used by :meth:`Predictor.load` when no model is named.
     """
     settings = settings or get_settings()
     ranked = ranked_models(settings)
@@ -183,7 +184,7 @@ def predict_files(paths, model: str | None = None, settings: Settings | None = N
     the exit status: 0, or 1 when any file could not be read (each such file gets a
     one-line reason on ``err``, and the others are still predicted).
 
-    Notebook: 12_serving.ipynb (``python -m genre_lib predict``).
+    Notebook: none directly; ``python -m genre_lib predict`` calls it.
     """
     out, err = out or sys.stdout, err or sys.stderr
     predictor = Predictor.load(model, settings, window=window)
