@@ -2,7 +2,7 @@
 (plateau or step decay), checkpoints, a wall-clock budget, one printed line per epoch, and
 Adam or AdamW.
 
-Notebook: 04_cnn.ipynb (callbacks), 11_hyperparameter_search.ipynb (schedules, AdamW).
+Notebook: 04_cnn.ipynb (callbacks); ``genre_lib.search`` tunes the schedules and AdamW.
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: fl
     patience (ReduceLROnPlateau); ``"step"`` halves it every ``decay_every`` epochs whatever
     happens (step decay).
 
-    Notebook: 04_cnn.ipynb, 11_hyperparameter_search.ipynb (the two schedules).
+    Notebook: 04_cnn.ipynb; ``search.search_crnn`` tries the two schedules.
     """
     import keras
 

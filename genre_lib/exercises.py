@@ -170,7 +170,7 @@ def check(value, name: str, *, kind=None, shape=None, length: int | None = None,
 def expect_shape(value, shape, name: str = "answer", hint: str | None = None) -> _Passed:
     """``value`` has exactly ``shape`` (``None`` in ``shape`` matches any length).
 
-    Notebook: 01_eda.ipynb, 07_filter_visualisation.ipynb, 11_hyperparameter_search.ipynb.
+    Notebook: 01_eda.ipynb, 07_filter_visualisation.ipynb.
     """
     _require_answer(value, name, hint)
     got = np.shape(value)

@@ -219,8 +219,8 @@ def load_or_train(name: str, settings: Settings | None = None, force: bool = Fal
     ``score_on`` names the splits scored after training (a search's trials score ``valid``
     only, so the test split stays untouched).
 
-    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 07, 08,
-    11_hyperparameter_search.ipynb.
+    Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 07, 08, 09,
+    12_serving.ipynb.
     """
     settings = settings or get_settings()
     arch = arch or name

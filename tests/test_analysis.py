@@ -221,7 +221,9 @@ def test_align_sample_rows_and_description():
     text = analysis.describe_projection_scores(
         analysis.projection_scores(maps, y, originals={"blobs": X, "noise": noise}))
     assert "blobs: strong grouping" in text and "chance level" in text
-    assert "noise: no visible grouping" in text or "noise: some grouping" in text
+    # labels have nothing to do with noise: its 5-NN agreement (0.22 here) is below chance + 0.1
+    noise_line = next(line for line in text.splitlines() if line.startswith("noise: "))
+    assert noise_line.startswith("noise: no visible grouping by label"), noise_line
 
 
 def test_classical_inputs_are_the_cached_kinds_aligned(ci_settings, ci_table):

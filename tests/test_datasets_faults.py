@@ -36,13 +36,6 @@ def one_line_error(call, match: str) -> str:
 # -- (1) a truncated FMA tracks.csv --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def fma_source(tmp_path_factory):
-    data = tmp_path_factory.mktemp("fma_faults") / "data"
-    fr.build_fma(data, per_genre=2, seconds=3.2, medium=False, features=False)
-    return data
-
-
 def _fma_copy(src: Path, dst: Path) -> Path:
     """A private copy of the metadata (audio linked by folder) whose tracks.csv may be cut."""
     (dst / "fma_metadata").mkdir(parents=True)

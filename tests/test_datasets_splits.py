@@ -25,12 +25,6 @@ def settings_for(data_dir: Path, dataset: str, **changes):
                         work_dir=data_dir.parent / "work", jobs=2, **changes)
 
 
-@pytest.fixture(scope="module")
-def partial_gtzan(tmp_path_factory):
-    data = tmp_path_factory.mktemp("gtzan_partial") / "data"
-    return data, fr.build_gtzan_partial(data / "gtzan")
-
-
 def test_labels_missing_from_a_split_are_left_out_and_reported(partial_gtzan, capsys):
     data, info = partial_gtzan
     table = datasets.load_table(settings_for(data, "gtzan"), progress=False)

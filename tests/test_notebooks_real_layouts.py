@@ -4,6 +4,9 @@
   five genres lack tracks in some split: notebooks 03 and 04 run top to bottom on the five genres kept, with
   chance level and class count from the kept labels.
 * A MagnaTagATune fixture (tags only, the official folder split): notebook 09 tags it.
+
+A few minutes on 2 cores: under the ``dataset_notebooks`` marker, so ``make test`` leaves them
+to ``make test-datasets`` (which CI runs after it), as tests/test_notebooks_gtzan.py.
 """
 from __future__ import annotations
 
@@ -13,22 +16,22 @@ import fixtures_real as fr
 import pytest
 from notebook_outputs import assert_clean_outputs, execute_notebook
 
+pytestmark = pytest.mark.dataset_notebooks
+
 ROOT = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.fixture(scope="module")
-def partial_gtzan(tmp_path_factory):
-    base = tmp_path_factory.mktemp("partial_notebooks")
-    info = fr.build_gtzan_partial(base / "data" / "gtzan")
-    (base / "work").mkdir()
-    return base, info
+def partial_work(tmp_path_factory):
+    """The work folder the notebooks on the partial GTZAN copy share (03 then 04)."""
+    return tmp_path_factory.mktemp("partial_notebooks_work")
 
 
 @pytest.mark.parametrize("name", ["03_baseline_mfcc_svm", "04_cnn"])
-def test_notebook_runs_on_a_partial_gtzan_copy(name, partial_gtzan, monkeypatch):
-    base, info = partial_gtzan
+def test_notebook_runs_on_a_partial_gtzan_copy(name, partial_gtzan, partial_work, monkeypatch):
+    data, info = partial_gtzan            # tests/conftest.py, shared with test_datasets_splits.py
     nb = execute_notebook(ROOT / f"{name}.ipynb", monkeypatch, dataset="gtzan",
-                          data=base / "data", work=base / "work")
+                          data=data, work=partial_work)
     assert_clean_outputs(nb, name)
     printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
                       if o.get("output_type") == "stream")

@@ -49,7 +49,7 @@ def load_table(settings: Settings | None = None, **kwargs) -> pd.DataFrame:
     them. The kept labels are in ``table.attrs["labels"]`` (see :func:`labels`), those left
     out in ``table.attrs["left_out_labels"]``.
 
-    Notebook: 01_eda.ipynb (and the first cells of 02 to 08).
+    Notebook: 01_eda.ipynb (and the first cells of 02 to 06 and 08 to 12).
     """
     settings = settings or get_settings()
     spec = get_spec(settings.dataset)

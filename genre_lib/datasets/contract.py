@@ -66,7 +66,8 @@ def labels(table: pd.DataFrame) -> list[str]:
     the class count and the chance level. Without that record the labels are read from the
     table itself.
 
-    Notebook: 03_baseline_mfcc_svm.ipynb (class count and chance level).
+    Notebook: none directly; ``evaluation``, ``embeddings`` and ``plotting`` take their class lists
+    from it.
     """
     kept = table.attrs.get("labels")
     if kept is not None:

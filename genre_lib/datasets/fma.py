@@ -19,7 +19,8 @@ six-digit track id name the folder), and likewise ``fma_medium``.
 :func:`load_features` reads ``features.csv`` for the tracks of a table (e.g. the 140 MFCC
 statistics the authors' baselines use), so a baseline can start from it directly.
 
-Notebook: 03_baseline_mfcc_svm.ipynb (with ``GENRE_DATASET=fma_small``).
+Notebook: none directly; :func:`genre_lib.datasets.load_table` reads FMA with
+``GENRE_DATASET=fma_small``.
 """
 from __future__ import annotations
 
@@ -291,7 +292,7 @@ def load_table(settings: Settings | None = None, subset: str | None = None,
     ``seconds``, ``sample_rate``. ``table.attrs["features_csv"]`` names ``features.csv`` when
     it is present (see :func:`load_features`).
 
-    Notebook: 03_baseline_mfcc_svm.ipynb (through :func:`genre_lib.datasets.load_table`).
+    Notebook: none directly; through :func:`genre_lib.datasets.load_table`.
     """
     settings = settings or get_settings()
     subset = _subset_of(settings, subset)

@@ -26,7 +26,8 @@ and licence), so it is the split whenever GTZAN is on disk, with no download:
 * a seeded, stratified random split of every clip on disk is used only when asked for
   (``GENRE_SPLIT=random`` or ``split="random"``), with a printed warning.
 
-Notebook: 01_eda.ipynb (run it with ``GENRE_DATASET=gtzan``).
+Notebook: none directly; :func:`genre_lib.datasets.load_table` reads GTZAN with
+``GENRE_DATASET=gtzan``.
 """
 from __future__ import annotations
 
@@ -299,7 +300,7 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
     named in ``table.attrs["kaggle_features_csv"]`` (``{30: path, 3: path}``; see
     :func:`load_features`).
 
-    Notebook: 01_eda.ipynb (through :func:`genre_lib.datasets.load_table`).
+    Notebook: none directly; through :func:`genre_lib.datasets.load_table`.
     """
     settings = settings or get_settings()
     if split not in ("auto", "filtered", "random"):

@@ -18,7 +18,7 @@ the ``mp3/`` folder holding the sixteen folders ``0`` to ``f``).
   counted in the report; empty or undecodable MP3s (the release has a few empty ones) are
   skipped. ``genre`` is ``None``: MagnaTagATune has tags only.
 
-Notebook: 02_correlation_and_projections.ipynb (tag correlations), with ``GENRE_DATASET=mtat``.
+Notebook: none directly; :func:`genre_lib.datasets.load_table` reads it with ``GENRE_DATASET=mtat``.
 """
 from __future__ import annotations
 
@@ -246,8 +246,7 @@ def load_table(settings: Settings | None = None, top_n: int | None = 50,
     without ``mp3_path`` is reported as a missing file. Extra columns: ``mp3_path``, ``artist``
     (from the file name), ``top_tag``, ``seconds``, ``sample_rate``.
 
-    Notebook: 02_correlation_and_projections.ipynb (through
-    :func:`genre_lib.datasets.load_table`).
+    Notebook: none directly; through :func:`genre_lib.datasets.load_table`.
     """
     settings = settings or get_settings()
     info = locate(settings, root=root, count=False)

@@ -144,7 +144,7 @@ def summary(table: pd.DataFrame, skipped: dict | None = None, max_tags: int = 30
     """A printable summary: the split rule, what the split leaves out, tracks per split and
     label, the labels left out, and skipped files with reasons.
 
-    Notebook: 01_eda.ipynb (and the first cells of 02 to 06).
+    Notebook: 01_eda.ipynb (and the first cells of 02 to 04 and 09 to 11).
     """
     lines = [f"{len(table)} tracks"]
     rule = table.attrs.get("split_rule")

@@ -55,7 +55,7 @@ def build_crnn1d(input_shape, n_classes: int, head: str = "softmax", filters: in
     search of de la Torre Veguillas et al. (2025,
     github.com/nereadelatorre/Music-Genre-Classification).
 
-    Notebook: 05_crnn.ipynb, 11_hyperparameter_search.ipynb (``rnn_layers``).
+    Notebook: 05_crnn.ipynb; ``search.search_crnn`` tunes its ``rnn_layers``.
     """
     import keras
 

@@ -5,7 +5,8 @@ head.
 
 Input layout: ``(n_mels, n_frames, 1)`` (frequency first, then time).
 
-Notebook: 06_parallel_cnn_rnn.ipynb.
+Notebook: none directly; :func:`genre_lib.models.build` builds it by its registry name
+``parallel_cnn_rnn``.
 """
 from __future__ import annotations
 

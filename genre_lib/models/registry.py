@@ -103,7 +103,7 @@ class ModelSpec:
         """The model's input shape under ``settings`` and feature ``overrides``, computed
         without extracting anything (e.g. for a preview :func:`build`).
 
-        Notebook: 04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+        Notebook: 04_cnn.ipynb.
         """
         from .. import pipeline
 

@@ -21,7 +21,7 @@ reading the published model; every layer is named so features can be pulled out 
 Only built-in Keras layers are used, so a model saved as ``.keras`` loads without custom
 objects. The weights come from musicnn's checkpoints (:mod:`genre_lib.musicnn.weights`).
 
-Notebook: 10_transfer_learning.ipynb.
+Notebook: none directly; :func:`genre_lib.musicnn.load_pretrained` builds the network with it.
 """
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def build_musicnn(input_shape=(PATCH_FRAMES, N_MELS), n_classes: int = 50, head:
     64 mid-end filters and 200 back-end units. Weights start random: use
     :func:`genre_lib.musicnn.load_pretrained` for the trained ones.
 
-    Notebook: 10_transfer_learning.ipynb.
+    Notebook: none directly; used by :func:`genre_lib.musicnn.load_pretrained`.
     """
     import keras
     from keras import layers
@@ -146,7 +146,7 @@ def feature_model(model, layers=("penultimate",)):
     """A model with the same input and one output per layer name in ``layers`` (a dict
     ``{name: tensor}``), sharing ``model``'s weights.
 
-    Notebook: 10_transfer_learning.ipynb.
+    Notebook: none directly; :func:`genre_lib.musicnn.run_patches` reads the layers through it.
     """
     import keras
 

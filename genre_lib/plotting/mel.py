@@ -25,7 +25,7 @@ def mel_scale_curves(sr: int = 22050, ax=None, fmax: float | None = None, show_h
     (default ``sr / 2``), drawn up to ``show_hz``. A dotted line extends the Slaney scale's
     linear part, so the 1 kHz break where it turns logarithmic stands out.
 
-    Notebook: 01_eda.ipynb.
+    Notebook: none directly; used by :func:`mel_scales_compared`.
     """
     import librosa
 
@@ -57,7 +57,7 @@ def mel_filters(sr: int = 22050, n_fft: int = 2048, n_mels: int = 128, htk: bool
     """Every ``every``-th triangle of ``librosa.filters.mel(htk=htk, norm=norm)``, drawn with
     its raw weights against frequency in Hz.
 
-    Notebook: 01_eda.ipynb.
+    Notebook: none directly; used by :func:`mel_scales_compared`.
     """
     import librosa
 

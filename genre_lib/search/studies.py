@@ -46,7 +46,7 @@ def make_sampler(name: str, seed: int, n_trials: int = 20):
     """``tpe`` (multivariate Tree-structured Parzen Estimator, which first draws
     :func:`startup_trials` at random) or ``random`` (independent uniform draws), seeded.
 
-    Notebook: 11_hyperparameter_search.ipynb.
+    Notebook: none directly; used by :func:`open_study` and ``search.nested_cv``.
     """
     optuna = _optuna()
     if name == "random":
@@ -127,7 +127,7 @@ def open_study(settings: Settings, family: str, name: str, sampler: str = "tpe",
     measures, such as the epoch cap) is recorded with the study; a stored study recorded
     with another space is deleted and started afresh, with the reason printed.
 
-    Notebook: 11_hyperparameter_search.ipynb.
+    Notebook: none directly; used by ``search.search_svm`` and ``search.search_crnn``.
     """
     optuna = _optuna()
     store = storage(settings, family)
@@ -174,7 +174,7 @@ def run_study(study, objective, n_trials: int, quiet: bool = False) -> dict:
     """Run the trials ``study`` still lacks to reach ``n_trials`` finished (completed or
     pruned) ones, printing one line per trial; returns ``{"ran", "seconds", "finished"}``.
 
-    Notebook: 11_hyperparameter_search.ipynb.
+    Notebook: none directly; used by ``search.search_svm`` and ``search.search_crnn``.
     """
     optuna = _optuna()
     from optuna.trial import TrialState

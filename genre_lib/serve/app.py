@@ -17,7 +17,7 @@ answer ``{"detail": "..."}`` written for a person: 400 (no file, empty file, bro
 truncated or cannot be decoded). Prediction runs in worker threads, at most as many at once
 as there are CPU cores (at least two), so concurrent requests queue instead of piling up.
 
-Notebook: 12_serving.ipynb.
+Notebook: none directly; :class:`genre_lib.serve.Service` runs it in a process of its own.
 """
 # no ``from __future__ import annotations`` here: FastAPI reads the annotations of the
 # handlers, whose types are imported inside create_app
@@ -106,7 +106,7 @@ def audio_message(error: AudioError, filename: str) -> str:
 def create_app(predictor: Predictor, settings: Settings | None = None):
     """The FastAPI application serving ``predictor`` within the settings' limits.
 
-    Notebook: 12_serving.ipynb.
+    Notebook: none directly; used by :func:`run`.
     """
     from ..extras import require
 
@@ -241,7 +241,8 @@ def run(model: str | None = None, host: str = "127.0.0.1", port: int = 8000,
         log_level: str = "info") -> None:
     """Load the model (once), then serve until interrupted (``python -m genre_lib serve``).
 
-    Notebook: 12_serving.ipynb.
+    Notebook: none directly; ``python -m genre_lib serve`` (what :class:`genre_lib.serve.Service`
+    starts) calls it.
     """
     from ..extras import require
 

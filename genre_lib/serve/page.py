@@ -4,7 +4,7 @@ The page sends the chosen file to ``POST predict`` and draws the answer as a bar
 probabilities; the player plays the file from the browser's memory (nothing is kept on the
 server). Files over the upload limit are refused before they are sent.
 
-Notebook: 12_serving.ipynb.
+Notebook: none directly; the upload page of the service :class:`genre_lib.serve.Service` starts.
 """
 from __future__ import annotations
 
