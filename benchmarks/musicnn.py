@@ -10,6 +10,11 @@ On synthetic 30 s clips (rendered in memory; nothing is read from disk or downlo
 Prints patches (feature vectors) per second and the real-time factor, compute seconds per
 second of audio (below 1 is faster than real time). Run:
 ``python benchmarks/musicnn.py [--clips 8] [--repeats 3] [--model MSD_musicnn]``.
+
+``--store PROFILE`` times ``musicnn.clip_features`` (every layer, as notebook 10) through the
+feature store instead, on the synth dataset of that profile written to a temporary folder
+(or ``--data-dir``): cold (empty store), warm (all cached) and after one audio file changed,
+for each ``--jobs`` value (1: the network in this process; N: N worker processes).
 """
 from __future__ import annotations
 
@@ -39,13 +44,57 @@ def best_of(repeats, func):
     return min(times), result
 
 
+def store_timings(profile: str, jobs: list[int], model: str, data_dir: str | None) -> None:
+    """Cold, warm and one-changed-file times of clip_features in the store, per jobs value."""
+    import shutil
+    import tempfile
+
+    import genre_lib as gl
+
+    root = Path(data_dir or tempfile.mkdtemp(prefix="musicnn-bench-"))
+    settings = gl.get_settings(dataset="synth", profile=profile, data_dir=root, work_dir=root / "work")
+    table = gl.datasets.load_table(settings)
+    victim = Path(table["path"].iloc[len(table) // 2])
+    original = victim.read_bytes()
+    print(f"synth, profile {profile}: {len(table)} clips; store under {settings.cache_dir}")
+
+    def run(label, n_jobs):
+        start = time.perf_counter()
+        pf = musicnn.clip_features(table, settings, model=model, layers=musicnn.FEATURE_LAYERS,
+                                   jobs=n_jobs, progress=False)
+        took = time.perf_counter() - start
+        print(f"  jobs={n_jobs} {label:22s} {took:8.2f} s  ({len(pf.track)} patches, "
+              f"{pf.features.seconds_computing:.1f} s computing)", flush=True)
+
+    try:
+        for n_jobs in jobs:
+            shutil.rmtree(settings.cache_dir / "synth", ignore_errors=True)
+            run("cold (empty store)", n_jobs)
+            run("warm (all cached)", n_jobs)
+            changed = bytearray(original)
+            changed[-2] ^= 1  # one sample's low bit: new bytes, new stamp
+            victim.write_bytes(bytes(changed))
+            run("one file changed", n_jobs)
+            victim.write_bytes(original)
+    finally:
+        victim.write_bytes(original)
+        if data_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--repeats", type=int, default=3, help="best of N timings")
     ap.add_argument("--model", default="MSD_musicnn", choices=musicnn.MODELS)
+    ap.add_argument("--store", metavar="PROFILE", choices=("ci", "full"),
+                    help="time clip_features through the feature store on this profile's synth data")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="with --store: processes")
+    ap.add_argument("--data-dir", help="with --store: keep the synth data here (default: a temporary folder)")
     args = ap.parse_args(argv)
+    if args.store:
+        return store_timings(args.store, args.jobs, args.model, args.data_dir)
     clips = [render_clip(GENRE_NAMES[i % len(GENRE_NAMES)], args.seconds, [3, i])[0]
              for i in range(args.clips)]
     audio_s = args.clips * args.seconds

@@ -1,5 +1,6 @@
-"""Features: log-mel spectrograms, MFCCs, summary statistics and small log-mel images, and
-:func:`extract`, which fills and reads the feature store (:mod:`genre_lib.store`).
+"""Features: log-mel spectrograms, MFCCs, summary statistics, small log-mel images and musicnn's
+per-patch layer outputs, and :func:`extract`, which fills and reads the feature store
+(:mod:`genre_lib.store`).
 
 Every parameter's default comes from the settings (``settings.mel_params``,
 ``settings.sample_rate``). :func:`extract` answers from the store what it holds for the same
@@ -92,6 +93,19 @@ class Kind:
     per_track: bool
     shape: Callable
     extra: dict = field(default_factory=dict)
+    defaults: Callable | None = None   # () -> every default, where they come not from the settings
+    check: Callable | None = None      # params -> params checked (before anything is computed)
+
+
+def _musicnn(name: str) -> Callable:
+    """A function of musicnn's kind (:mod:`genre_lib.musicnn.extract`), imported on first use:
+    musicnn's table-level code imports this module."""
+    def call(*args):
+        from .musicnn import extract
+
+        return getattr(extract, name)(*args)
+
+    return call
 
 
 def _frames(p: dict, n: int) -> int:
@@ -108,6 +122,12 @@ KINDS = {
     "logmel_32x32": Kind(_k_logmel_32x32, _MEL_KEYS, True, lambda p, n: (IMAGE_SHAPE[0] * IMAGE_SHAPE[1],)),
     "waveform": Kind(_k_waveform, ("sr",), False, lambda p, n: (n,)),
     "signal_stats": Kind(_k_signal_stats, ("sr",), True, lambda p, n: (len(SIGNAL_STATS),)),
+    # per-patch outputs of musicnn's layers: one flat row per track (musicnn.extract.row_layout)
+    "musicnn": Kind(_musicnn("track_row"), ("model", "layers", "frame_pool", "patch_hop",
+                                            "window_seconds", "sr", "n_fft", "hop_length", "n_mels",
+                                            "compression", "patch_frames"), False,
+                    _musicnn("track_row_shape"), defaults=_musicnn("default_params"),
+                    check=_musicnn("check_params")),
 }
 
 
@@ -115,9 +135,11 @@ def kind_defaults(kind: str, settings: Settings | None = None) -> dict:
     """The default parameters of ``kind`` under ``settings`` (``mel_params``, ``sample_rate``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown feature kind {kind!r}; choose from {sorted(KINDS)}")
+    spec = KINDS[kind]
+    if spec.defaults is not None:
+        return dict(spec.defaults())
     settings = settings or get_settings()
     known = dict(settings.mel_params, sr=settings.sample_rate)
-    spec = KINDS[kind]
     return {k: spec.extra[k] if k in spec.extra else known[k] for k in spec.params}
 
 
@@ -127,7 +149,9 @@ def resolve_params(kind: str, settings: Settings | None = None, params: dict | N
     unknown = set(params or {}) - set(defaults)
     if unknown:
         raise TypeError(f"feature {kind!r} takes no parameter(s) {sorted(unknown)}")
-    return {**defaults, **(params or {})}
+    merged = {**defaults, **(params or {})}
+    check = KINDS[kind].check
+    return check(merged) if check is not None else merged
 
 
 def compute(kind: str, y: np.ndarray, settings: Settings | None = None, **params) -> np.ndarray:
@@ -151,7 +175,8 @@ class FeatureSet:
     """Features for the tracks of a table that could be read, aligned row by row.
 
     ``X[i]`` belongs to ``table.iloc[i]``. ``X`` is a :class:`~genre_lib.store.ShardedArray`
-    (rows read from memory-mapped shards on demand) for logmel, mfcc and waveform, and an
+    (rows read from memory-mapped shards on demand) for logmel, mfcc, waveform and musicnn
+    (read it through :class:`genre_lib.musicnn.PatchFeatures`), and an
     in-memory array for the per-track kinds (mfcc_stats, signal_stats, logmel_32x32).
     ``skipped`` maps the track ids left out to reasons; ``transient`` holds those of them that
     failed for a passing reason (not remembered; the next run tries them again).
@@ -260,7 +285,8 @@ def extract(table: pd.DataFrame, kind: str = "logmel", settings: Settings | None
     or a ``distributed.Client``. ``shard_rows`` caps the rows per shard (default: 64 MiB).
 
     Notebook: 01_eda.ipynb, 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb,
-    04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 08_embedding_clustering.ipynb.
+    04_cnn.ipynb, 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb, 08_embedding_clustering.ipynb,
+    10_transfer_learning.ipynb (``mfcc_stats``; ``musicnn`` through ``musicnn.clip_features``).
     """
     settings = settings or get_settings()
     params = resolve_params(kind, settings, params)
@@ -296,7 +322,7 @@ def extract(table: pd.DataFrame, kind: str = "logmel", settings: Settings | None
 
 
 def _open_entry(folder, kind, params, seconds, offset, shape, progress) -> store.Entry:
-    store.clean_orphans(folder.parent)  # leftovers of the pickled cache of format 2
+    store.clean_orphans(folder.parent)  # leftovers of the old caches (pickles, musicnn .npz)
     description = {"kind": kind, "params": params, "seconds": seconds, "offset": offset,
                    "row_shape": shape, "dtype": store.DTYPE.str}
     entry = store.Entry(folder, shape, description).open(progress)

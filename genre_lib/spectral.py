@@ -40,7 +40,13 @@ def mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float |
 def mel_power(y: np.ndarray, sr: int = _M["sr"], n_fft: int = _M["n_fft"],
               hop_length: int = _M["hop_length"], n_mels: int = _M["n_mels"], fmin: float = 0.0,
               fmax: float | None = None) -> np.ndarray:
-    """Mel power spectrogram, equal to ``librosa.feature.melspectrogram`` with these settings."""
+    """Mel power spectrogram, shape (n_mels, frames), float32, equal to
+    ``librosa.feature.melspectrogram`` with these settings. The package's one mel: the log-mel
+    features take it in dB, musicnn's input takes it at 16 kHz with 96 bands and compresses it
+    as ``log10(10000 S + 1)`` (``genre_lib.musicnn.MEL_PARAMS``).
+
+    Notebook: 10_transfer_learning.ipynb.
+    """
     import librosa
 
     spec = librosa.stft(np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=hop_length,
@@ -134,7 +140,8 @@ def spectrogram_image(S_db: np.ndarray, shape=IMAGE_SHAPE) -> np.ndarray:
     """One spectrogram (freq, time) shrunk to a ``shape`` image by area averaging (float32);
     equal to one row of ``analysis.downsample_images(X, shape, flatten=False)``.
 
-    Notebook: 03_baseline_mfcc_svm.ipynb (the "SVM on spectrogram images" input).
+    Notebook: none directly; the ``logmel_32x32`` feature kind (the "SVM on spectrogram images"
+    input).
     """
     A = np.asarray(S_db, dtype=np.float64)[None]
     return block_mean(block_mean(A, shape[0], axis=1), shape[1], axis=2)[0].astype(np.float32)

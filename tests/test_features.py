@@ -18,12 +18,6 @@ def signal():
     return (0.3 * np.sin(2 * np.pi * 330 * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
 
 
-@pytest.fixture
-def private(ci_settings, tmp_path):
-    """The ci settings with a feature store of this test's own (the audio stays shared)."""
-    return ci_settings.with_(data_dir=tmp_path / "data")
-
-
 def test_logmel_matches_librosa(signal):
     ours = features.logmel(signal, 22050)
     ref = librosa.power_to_db(librosa.feature.melspectrogram(y=signal, sr=22050))
@@ -63,7 +57,7 @@ def test_defaults_come_from_the_settings(ci_settings):
     assert features.MEL_DEFAULTS == features.Settings().mel_params
 
 
-@pytest.mark.parametrize("kind", sorted(features.KINDS))
+@pytest.mark.parametrize("kind", sorted(set(features.KINDS) - {"musicnn"}))  # musicnn: test_musicnn.py
 def test_row_shape_is_known_before_computing(ci_settings, signal, kind):
     for overrides in ({}, {"hop_length": 300, "n_mels": 40, "n_mfcc": 13}):
         params = features.resolve_params(kind, ci_settings, {

@@ -7,10 +7,13 @@ and two at full scale, with the log-mel compression in float32. Regenerate them 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from genre_lib import musicnn
+from genre_lib import features, musicnn
+from genre_lib.spectral import mel_power
 
 DATA = musicnn.weights.REFERENCE_DIR
 TOL = 1e-4
@@ -70,7 +73,7 @@ def test_port_matches_original(reference, model):
 def test_full_scale_clip_gives_finite_outputs():
     t = np.arange(4 * musicnn.SR) / musicnn.SR
     y = np.sign(np.sin(2 * np.pi * 220 * t)).astype(np.float32)   # a square wave at full scale
-    S = musicnn.mel_power(y, musicnn.SR)
+    S = mel_power(y, **musicnn.MEL_PARAMS)                           # the spectral core's mel
     assert musicnn.float16_overflow(S)["nonfinite_bins"] > 0       # where float16 would fail
     out = musicnn.features(y, musicnn.SR, layers=("predictions", "penultimate", "max_pool"))
     for arr in out.values():
@@ -100,8 +103,10 @@ def test_patching_and_windows():
     assert short.shape == (1, musicnn.PATCH_FRAMES, 96)
     np.testing.assert_array_equal(short[0, 50], spec[0])
     assert musicnn.patches(spec, hop=100).shape[0] == 4
-    y = np.arange(100.0)
-    np.testing.assert_array_equal(musicnn.middle_window(y, 10, 2.0), y[40:60])
+    y = np.arange(48000 * 9, dtype=np.float32)                   # the middle 7 s of 9 s
+    with_window = musicnn.clip_patches(y / y.max(), 48000, window_seconds=7.0)
+    assert len(with_window) == 2
+    np.testing.assert_array_equal(with_window, musicnn.clip_patches(y[48000:8 * 48000] / y.max(), 48000))
     assert musicnn.PATCH_FRAMES == 187
 
 
@@ -116,27 +121,129 @@ def test_variable_length_model_and_feature_model():
         musicnn.feature_model(model, ["no_such_layer"])
 
 
-def test_clip_features_cache(ci_settings, ci_table):
-    table = ci_table.groupby("genre").head(1).head(3)
-    first = musicnn.clip_features(table, ci_settings, layers=("penultimate", "cnn1"), progress=False)
-    assert not first.from_cache and len(first.table) == 3
+def test_log_mel_is_the_spectral_core_with_musicnn_parameters(reference):
+    arrays, notes = reference
+    y = musicnn.preprocessing.to_16k(_signal(arrays, notes["clips"][0]), notes["sr"])
+    core = mel_power(y, **musicnn.MEL_PARAMS)                    # (96, frames): bands first
+    assert core.shape[0] == 96 and core.dtype == np.float32
+    np.testing.assert_array_equal(musicnn.log_mel(y, musicnn.SR),
+                                  np.log10(np.float32(10000) * core + np.float32(1)).T)
+
+
+def _private_table(ci_table, tmp_path, n=3):
+    """``n`` tracks of different genres whose audio files are private copies (safe to change)."""
+    import shutil
+
+    t = ci_table.groupby("genre").head(1).head(n).reset_index(drop=True)
+    t["path"] = [str(shutil.copy(p, tmp_path / f"{i}.wav")) for i, p in enumerate(t["path"])]
+    t.attrs = dict(ci_table.attrs)
+    return t
+
+
+@pytest.fixture
+def private(ci_settings, tmp_path):
+    """The ci settings with a feature store of this test's own."""
+    return ci_settings.with_(data_dir=tmp_path / "data")
+
+
+def _counting(monkeypatch):
+    """The tracks computed from now on (their paths), counted in this process (jobs=1)."""
+    calls, real = [], features._work
+    monkeypatch.setattr(features, "_work", lambda path, *a: calls.append(path) or real(path, *a))
+    return calls
+
+
+def test_clip_features_come_from_the_store(private, ci_table, tmp_path, monkeypatch):
+    table = _private_table(ci_table, tmp_path)
+    calls = _counting(monkeypatch)
+    first = musicnn.clip_features(table, private, layers=("penultimate", "cnn1"), progress=False, jobs=1)
+    assert not first.from_cache and len(first.table) == 3 and len(calls) == 3
+    assert first.cache_path.parent == private.cache_dir / "synth" and first.cache_path.is_dir()
     assert first.X["penultimate"].shape == (len(first.track), 200)
-    again = musicnn.clip_features(table, ci_settings, layers=("penultimate", "cnn1"), progress=False)
-    assert again.from_cache
+    assert list(first.X) == ["cnn1", "penultimate"] and np.all(first.seconds_per_track > 0)
+    for i, path in enumerate(table["path"]):               # the store holds what features() gives
+        one = musicnn.features(path, layers=("penultimate", "cnn1"))
+        np.testing.assert_array_equal(first.X["cnn1"][first.track == i], one["cnn1"])
+    calls.clear()
+    again = musicnn.clip_features(table, private, layers=("cnn1", "penultimate"), progress=False, jobs=1)
+    assert again.from_cache and not calls and again.cache_path == first.cache_path
     np.testing.assert_array_equal(again.X["cnn1"], first.X["cnn1"])
+    np.testing.assert_array_equal(again.seconds_per_track, first.seconds_per_track)
     assert again.clips("penultimate").shape == (3, 200)
     assert again.clips("cnn1", how="mean_std").shape == (3, 128)
-    # a damaged entry is reported and rebuilt
-    first.cache_path.write_bytes(b"not a zip")
+    # a damaged shard is reported and rebuilt (first.X reads the store: keep a copy first)
+    before = first.X["penultimate"]
+    shard = next(first.cache_path.glob("shard-*.npy"))
+    shard.write_bytes(shard.read_bytes()[:-100])
     with pytest.warns(UserWarning, match="rebuilt"):
-        third = musicnn.clip_features(table, ci_settings, layers=("penultimate", "cnn1"),
-                                      progress=False)
-    assert not third.from_cache
-    np.testing.assert_allclose(third.X["penultimate"], first.X["penultimate"], atol=1e-5)
+        third = musicnn.clip_features(table, private, layers=("penultimate", "cnn1"), progress=False, jobs=1)
+    assert not third.from_cache and len(calls) == 3
+    np.testing.assert_allclose(third.X["penultimate"], before, atol=1e-5)
     # another window is another entry
-    mid = musicnn.clip_features(table, ci_settings, layers=("penultimate",), window_seconds=3.0,
-                                progress=False)
+    mid = musicnn.clip_features(table, private, layers=("penultimate",), window_seconds=3.0,
+                                progress=False, jobs=1)
     assert mid.cache_path != first.cache_path and len(mid.track) == 3
+
+
+def test_one_changed_file_recomputes_one_track(private, ci_table, tmp_path, monkeypatch):
+    import soundfile as sf
+
+    table = _private_table(ci_table, tmp_path)
+    first = musicnn.clip_features(table, private, progress=False, jobs=1)
+    changed = table["path"].iloc[1]
+    y, rate = sf.read(changed)
+    sf.write(changed, 0.5 * y, rate, subtype="PCM_16")      # the same clip, quieter: new bytes
+    calls = _counting(monkeypatch)
+    second = musicnn.clip_features(table, private, progress=False, jobs=1)
+    assert calls == [changed] and not second.from_cache and second.cache_path == first.cache_path
+    before, after = first.X["penultimate"], second.X["penultimate"]
+    same = first.track != 1
+    np.testing.assert_array_equal(after[same], before[same])
+    assert not np.allclose(after[~same], before[~same], atol=1e-3)
+
+
+def test_an_unreadable_file_is_skipped_and_reported(private, ci_table, tmp_path, capsys):
+    table = _private_table(ci_table, tmp_path)
+    Path(table["path"].iloc[2]).write_bytes(b"not audio at all" * 50)
+    bad = table["track_id"].iloc[2]
+    pf = musicnn.clip_features(table, private, progress=False, jobs=1)
+    out = capsys.readouterr().out
+    assert set(pf.skipped) == {bad} and bad not in pf.table["track_id"].tolist()
+    assert len(pf.table) == 2 and set(pf.track) == {0, 1} and "skipped 1 of 3" in out and bad in out
+    again = musicnn.clip_features(table, private, progress=False, jobs=1)
+    assert again.from_cache and set(again.skipped) == {bad}
+    assert "remembered from an earlier run" in capsys.readouterr().out
+
+
+def test_the_key_holds_the_model_the_layers_and_the_preprocessing(ci_settings):
+    def folder(**params):
+        p = features.resolve_params("musicnn", ci_settings, params)
+        return features.store_folder(ci_settings, "synth", "musicnn", p, 6.0, 0.0)
+
+    base = folder(layers=("penultimate", "cnn1"))
+    assert base == folder(layers=["cnn1", "penultimate"])        # any order: one entry
+    others = [folder(layers=("penultimate",)), folder(layers=("penultimate", "cnn1"), model="MTT_musicnn"),
+              folder(layers=("penultimate", "cnn1"), patch_hop=93),
+              folder(layers=("penultimate", "cnn1"), frame_pool="mean_max"),
+              folder(layers=("penultimate", "cnn1"), window_seconds=3.0)]
+    assert len({base, *others}) == 1 + len(others)
+    p = features.resolve_params("musicnn", ci_settings, {})
+    assert {k: p[k] for k in ("sr", "n_fft", "hop_length", "n_mels", "compression", "patch_frames")} == {
+        "sr": 16000, "n_fft": 512, "hop_length": 256, "n_mels": 96, "compression": 10000.0,
+        "patch_frames": 187}                                        # in the key, fixed by training
+    with pytest.raises(ValueError, match="fixed by its training"):
+        features.resolve_params("musicnn", ci_settings, {"n_mels": 128})
+    with pytest.raises(ValueError, match="unknown feature layer"):
+        features.resolve_params("musicnn", ci_settings, {"layers": ("nope",)})
+
+
+@pytest.mark.parametrize("seconds,params", [(6.0, {}), (30.0, {"patch_hop": 93, "frame_pool": "mean_max"}),
+                                            (2.0, {"window_seconds": 7.0}), (12.0, {"window_seconds": 7.0})])
+def test_row_shape_is_known_before_computing(ci_settings, seconds, params):
+    p = features.resolve_params("musicnn", ci_settings, params)
+    y = np.random.default_rng(0).standard_normal(int(round(seconds * 16000))).astype(np.float32) * 0.1
+    row = features.compute("musicnn", y, ci_settings, **params)
+    assert features.row_shape("musicnn", p, seconds) == row.shape and row.dtype == np.float32
 
 
 def test_top_model_reproduces_penultimate_from_pools(reference):

@@ -18,12 +18,6 @@ from genre_lib.store import CacheError, ShardedArray, StoreFullError, files, sig
 
 
 @pytest.fixture
-def private(ci_settings, tmp_path):
-    """The ci settings with a feature store of this test's own (the audio stays shared)."""
-    return ci_settings.with_(data_dir=tmp_path / "data")
-
-
-@pytest.fixture
 def table(ci_table):
     t = ci_table.groupby("genre").head(1).head(8).reset_index(drop=True)
     t.attrs = dict(ci_table.attrs)
@@ -264,6 +258,8 @@ def test_leftovers_are_removed_only_when_their_writer_is_gone(tmp_path):
         f"shard-{host}-{dead.pid}-0001-abcd.json": True,
         ".lm-0123.pkl.999999.tmp": False,                     # the old cache's temporary file
         "logmel-0123456789abcdef0123.pkl": False,             # the old cache's entry
+        "musicnn-MSD_musicnn-0123456789abcdef0123.npz": False,  # musicnn's old whole-table cache
+        ".musicnn-MSD_musicnn-0123456789abcdef0123.npz.999999.tmp": False,
         "tracks-0123456789abcdef.pkl": True,                  # a signed metadata entry
     }
     for name in names:

@@ -52,3 +52,20 @@ def test_unreachable_scheduler_is_a_clear_error():
 
     with pytest.raises(RuntimeError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         parallel.connect("tcp://127.0.0.1:9", timeout=2)
+
+
+def test_musicnn_features_on_the_cluster(ci_settings, table, tmp_path, client):
+    from genre_lib import musicnn
+
+    part = table.head(4)
+    part.attrs = dict(table.attrs)
+    layers = ("penultimate", "cnn1")
+    here = musicnn.clip_features(part, ci_settings.with_(data_dir=tmp_path / "here"), layers=layers,
+                                 progress=False, jobs=1)
+    with distributed.get_task_stream(client) as tasks:
+        there = musicnn.clip_features(part, ci_settings.with_(data_dir=tmp_path / "dask"),
+                                      layers=layers, progress=False, scheduler=client)
+    assert len(tasks.data) >= 1 and not there.from_cache  # each worker loaded the network once
+    assert there.table["track_id"].tolist() == part["track_id"].tolist()
+    for layer in ("penultimate", "cnn1"):
+        np.testing.assert_allclose(there.X[layer], here.X[layer], atol=1e-4)

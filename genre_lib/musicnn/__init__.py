@@ -15,7 +15,8 @@ penultimate features to within 1e-4 (``tests/test_musicnn.py``, against arrays m
 ``TAGS[name]``              the 50 tag names of a model, in output order
 ``log_mel``, ``patches``    the input: 16 kHz, 96-band ``log10(10000 S + 1)`` mel, 3 s
 ``features``, ``taggram``   per-patch outputs of the layers asked for, for one clip
-``clip_features``           the same for a dataset table, cached; ``.clips()`` pools them
+``clip_features``           the same for a dataset table, through the feature store
+                            (a feature kind); ``.clips()`` pools them
 ``feature_model``           a model returning several named layers at once
 ``transfer``                PCA + SVM / XGBoost specs, patch votes, fine-tuning the top
                             layers, a linear probe, a CNN from scratch (a submodule)
@@ -30,10 +31,11 @@ Notebook: 10_transfer_learning.ipynb; docs/transfer.md.
 """
 from __future__ import annotations
 
-from .extract import PatchFeatures, clip_features, features, run_patches, taggram
+from .extract import features, run_patches, taggram
 from .port import FEATURE_LAYERS, FRAME_LAYERS, build_musicnn, feature_model
 from .preprocessing import (
     HOP,
+    MEL_PARAMS,
     N_FFT,
     N_MELS,
     PATCH_FRAMES,
@@ -41,11 +43,10 @@ from .preprocessing import (
     clip_patches,
     float16_overflow,
     log_mel,
-    mel_power,
-    middle_window,
     patch_seconds,
     patches,
 )
+from .table import PatchFeatures, clip_features
 from .weights import (
     MODELS,
     TAGS,
@@ -59,7 +60,7 @@ from .weights import (
 
 __all__ = ["build_musicnn", "load_pretrained", "feature_model", "assign", "read_checkpoint",
            "checkpoint_prefix", "TAGS", "MODELS", "FEATURE_LAYERS", "FRAME_LAYERS",
-           "log_mel", "mel_power", "patches", "clip_patches", "middle_window", "patch_seconds",
+           "log_mel", "MEL_PARAMS", "patches", "clip_patches", "patch_seconds",
            "float16_overflow", "features", "taggram", "run_patches", "clip_features",
            "PatchFeatures", "SR", "N_FFT", "HOP", "N_MELS", "PATCH_FRAMES", "ensure_weights",
            "reference_arrays"]

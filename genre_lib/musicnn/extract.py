@@ -1,47 +1,45 @@
-"""Features and taggrams from the musicnn port: per 3 s patch, pooled per clip, cached.
+"""Features and taggrams from the musicnn port, per 3 s patch; musicnn as a feature kind.
 
 :func:`features` turns one signal or file into per-patch vectors of the layers asked for;
 :func:`taggram` is the special case of the output layer (tag probabilities over time).
-:func:`clip_features` does it for every track of a dataset table and keeps the result in a
-plain-NumPy ``.npz`` cache under ``settings.cache_dir`` (written atomically; nothing read
-from it can run code; a damaged entry is reported and rebuilt; every parameter, the track
-set and the format version are in its key, so a changed parameter never returns stale
-arrays).
 
 Layers whose output is a sequence of frames (``timbral``, ``temporal``, ``cnn1`` ...
 ``cnn3``) become one vector per patch by averaging over the patch's frames
 (``frame_pool="mean"``), or by the mean and the maximum side by side (``"mean_max"``).
 
+The rest of the module is the ``musicnn`` kind of the feature store
+(:data:`genre_lib.features.KINDS`), which :func:`genre_lib.musicnn.clip_features` extracts for
+a whole table: :func:`track_row` is one track's row, :func:`row_layout` says where each
+layer's patches lie in it. A row is flat float32: for each layer in network order, its
+``(patches, width)`` block, then one value, the seconds the track took (spectrogram and
+network). Every track of an entry is cropped or padded to one length, so all rows have one
+patch count and one shape. This module imports nothing of the store, which imports it.
+
 Notebook: 10_transfer_learning.ipynb.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
-import warnings
-import zipfile
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from . import preprocessing as pre
-from .port import FEATURE_LAYERS, FRAME_LAYERS
+from .port import FEATURE_LAYERS, FRAME_LAYERS, FRONTEND_WIDTH, TEMPORAL_FRAMES, TIMBRAL_BANDS
 
-FORMAT_VERSION = 1
 FRAME_POOLS = ("mean", "max", "mean_max")
 
 
 @lru_cache(maxsize=4)
 def _extractor(name: str, layers: tuple[str, ...]):
-    """A feature model for ``name``'s trained weights and ``layers``, built once per process."""
+    """A feature model for ``name``'s trained weights and ``layers``, built once per process
+    (a worker process of the feature store too), TensorFlow imported quietly."""
+    from ..quiet import import_tensorflow
     from .port import feature_model
     from .weights import load_pretrained
 
+    import_tensorflow()
     return feature_model(load_pretrained(name), layers)
 
 
@@ -107,7 +105,7 @@ def features(y_or_path, sr: int | None = None, model: str = "MSD_musicnn", layer
 def taggram(y_or_path, sr: int | None = None, model: str = "MSD_musicnn", hop: int | None = None):
     """Tag probabilities over time, (n_patches, 50), and the tag names.
 
-    Notebook: 10_transfer_learning.ipynb.
+    Notebook: none directly; :func:`genre_lib.musicnn.plots.taggram` draws what it returns.
     """
     from .weights import TAGS
 
@@ -115,185 +113,90 @@ def taggram(y_or_path, sr: int | None = None, model: str = "MSD_musicnn", hop: i
     return probs, list(TAGS[model])
 
 
-# -- a whole table ------------------------------------------------------------------------------
-@dataclass
-class PatchFeatures:
-    """Per-patch features of the readable tracks of a table.
+# -- the feature kind ------------------------------------------------------------------------------
+# what the trained network fixes: the store's key holds them, so a change can never return stale rows
+FIXED = dict(sr=pre.SR, n_fft=pre.N_FFT, hop_length=pre.HOP, n_mels=pre.N_MELS,
+             compression=pre.COMPRESSION, patch_frames=pre.PATCH_FRAMES)
+MIDEND_FILTERS, BACKEND_UNITS, N_TAGS = 64, 200, 50   # the published sizes (build_musicnn's defaults)
 
-    ``X[layer]`` has one row per patch; ``track[i]`` is the row of ``table`` that patch ``i``
-    came from. ``seconds_per_track`` is the wall time spent on each track (loading,
-    spectrogram and network) when it was computed; it is kept in the cache so a cached run
-    still reports the cost of computing.
+
+def default_params() -> dict:
+    """The ``musicnn`` kind's default parameters: the model, every feature layer, the patching,
+    and the fixed input (:data:`FIXED`)."""
+    return dict(model="MSD_musicnn", layers=FEATURE_LAYERS, frame_pool="mean", patch_hop=None,
+                window_seconds=None, **FIXED)
+
+
+def check_params(p: dict) -> dict:
+    """The parameters checked, with the layers in network order (one entry for any order);
+    a parameter the network cannot take is a ValueError, raised before anything is computed."""
+    from .weights import MODELS
+
+    p = dict(p)
+    asked = _check_layers(p["layers"])
+    p["layers"] = tuple(name for name in FEATURE_LAYERS if name in asked)
+    changed = sorted(k for k, v in FIXED.items() if p[k] != v)
+    if changed:
+        raise ValueError(f"musicnn's input is fixed by its training ({FIXED}); cannot change {changed}")
+    if p["model"] not in MODELS:
+        raise ValueError(f"unknown musicnn model {p['model']!r}; choose from {', '.join(MODELS)}")
+    if p["frame_pool"] not in FRAME_POOLS:
+        raise ValueError(f"frame_pool must be one of {FRAME_POOLS}, not {p['frame_pool']!r}")
+    for key, kind in (("patch_hop", int), ("window_seconds", float)):
+        if p[key] is not None:
+            p[key] = kind(p[key])
+            if p[key] <= 0:
+                raise ValueError(f"{key} must be positive (or None), not {p[key]}")
+    return p
+
+
+def layer_width(layer: str, frame_pool: str = "mean") -> int:
+    """Values per patch of ``layer`` (frame layers pooled over the patch by ``frame_pool``)."""
+    timbral = len(TIMBRAL_BANDS) * int(FRONTEND_WIDTH * 128)
+    temporal = len(TEMPORAL_FRAMES) * int(FRONTEND_WIDTH * 32)
+    per_frame = dict(timbral=timbral, temporal=temporal, cnn1=MIDEND_FILTERS, cnn2=MIDEND_FILTERS,
+                     cnn3=MIDEND_FILTERS)
+    if layer in per_frame:
+        return per_frame[layer] * (2 if frame_pool == "mean_max" else 1)
+    pools = timbral + temporal + 3 * MIDEND_FILTERS
+    return dict(max_pool=pools, mean_pool=pools, penultimate=BACKEND_UNITS, predictions=N_TAGS)[layer]
+
+
+def patch_count(n_samples: int, patch_hop: int | None = None, window_seconds: float | None = None) -> int:
+    """Patches of a clip of ``n_samples`` at 16 kHz (after the middle window, if any)."""
+    from ..pipeline import chunk_starts
+
+    if window_seconds is not None:
+        n_samples = min(n_samples, int(round(window_seconds * pre.SR)))
+    return len(chunk_starts(1 + n_samples // pre.HOP, pre.PATCH_FRAMES, hop=patch_hop))
+
+
+def row_layout(p: dict, patches: int) -> tuple[dict, int]:
+    """Where each layer's ``(patches, width)`` block starts in a row, ``{layer: (start,
+    width)}``, and the row's length (the blocks and the trailing seconds)."""
+    where, at = {}, 0
+    for layer in p["layers"]:
+        width = layer_width(layer, p["frame_pool"])
+        where[layer] = (at, width)
+        at += patches * width
+    return where, at + 1
+
+
+def track_row_shape(p: dict, n_samples: int) -> tuple[int]:
+    """The shape of one track's row for ``n_samples`` of 16 kHz audio."""
+    return (row_layout(p, patch_count(n_samples, p["patch_hop"], p["window_seconds"]))[1],)
+
+
+def track_row(y: np.ndarray, p: dict) -> np.ndarray:
+    """One track's row of the store: every layer's per-patch features and the seconds taken.
+
+    Runs in whichever process computes the track (this one, a local worker, a Dask worker);
+    the network is loaded once per process (:func:`_extractor`), before the clock starts.
     """
-
-    model: str
-    params: dict
-    table: pd.DataFrame
-    X: dict[str, np.ndarray]
-    track: np.ndarray
-    seconds_per_track: np.ndarray
-    skipped: dict = field(default_factory=dict)
-    cache_path: Path | None = None
-    from_cache: bool = False
-
-    def clips(self, layer: str = "penultimate", how: str = "mean") -> np.ndarray:
-        """One row per track: the patches of each track pooled by ``how`` (``mean``,
-        ``max``, or ``mean_std``: the mean and the standard deviation side by side)."""
-        X = self.X[layer]
-        n = len(self.table)
-        counts = np.bincount(self.track, minlength=n).astype(np.float64)[:, None]
-        mean = np.zeros((n, X.shape[1]))
-        np.add.at(mean, self.track, X)
-        mean /= np.maximum(counts, 1)
-        if how == "mean":
-            return mean.astype(np.float32)
-        if how == "max":
-            out = np.full((n, X.shape[1]), -np.inf)
-            np.maximum.at(out, self.track, X)
-            return out.astype(np.float32)
-        if how == "mean_std":
-            sq = np.zeros_like(mean)
-            np.add.at(sq, self.track, (X - mean[self.track]) ** 2)
-            return np.concatenate([mean, np.sqrt(sq / np.maximum(counts, 1))], 1).astype(np.float32)
-        raise ValueError(f"how must be 'mean', 'max' or 'mean_std', not {how!r}")
-
-    def patches_of(self, split: str) -> np.ndarray:
-        """Boolean mask over patches: those from tracks of ``split``."""
-        return (self.table["split"].to_numpy() == split)[self.track]
-
-    @property
-    def layers(self) -> list[str]:
-        return list(self.X)
-
-    def __repr__(self) -> str:
-        dims = ", ".join(f"{k} {v.shape[1]}" for k, v in self.X.items())
-        return (f"PatchFeatures({self.model}: {len(self.table)} tracks, {len(self.track)} patches; "
-                f"{dims}; {len(self.skipped)} skipped; "
-                f"{'from cache' if self.from_cache else 'computed'})")
-
-
-def _fingerprint(table: pd.DataFrame) -> str:
-    """Hash of the track set: ids, file names, sizes and modification times."""
-    h = hashlib.sha1()
-    for tid, p in zip(table["track_id"], table["path"]):
-        try:
-            st = os.stat(p)
-            stamp = f"{st.st_size}:{st.st_mtime_ns}"
-        except OSError:
-            stamp = "missing"
-        h.update(f"{tid}\t{Path(p).name}\t{stamp}\n".encode())
-    return h.hexdigest()
-
-
-def _default_seconds(table: pd.DataFrame, settings) -> float | None:
-    """The clip length the dataset's declaration and the profile give (None: native)."""
-    from ..datasets.registry import get_spec
-
-    return get_spec(settings.dataset).default_seconds(settings, table.attrs.get("clip_seconds"))
-
-
-def _save(path: Path, arrays: dict, meta: dict) -> None:
-    """Write an ``.npz`` atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _load(path: Path, table: pd.DataFrame, layers) -> tuple[dict, dict] | None:
-    """The arrays and metadata of a cache entry, or None (with a warning) if it is damaged."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            meta = json.loads(str(f["meta"]))
-            arrays = {k: f[k] for k in f.files if k != "meta"}
-        ids = meta["track_ids"]
-        if set(ids) - set(table["track_id"].astype(str)) or any(f"X/{n}" not in arrays for n in layers):
-            raise ValueError("entry does not match the table or the layers")
-        if len(arrays["track"]) != len(arrays[f"X/{layers[0]}"]):
-            raise ValueError("patch counts disagree")
-        return arrays, meta
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        warnings.warn(f"musicnn feature cache entry {path.name} rebuilt: {exc}", stacklevel=3)
-        path.unlink(missing_ok=True)
-        return None
-
-
-def _compute(table: pd.DataFrame, params: dict, layers, progress: bool) -> tuple[dict, dict]:
-    """Features of every readable track; returns (arrays, metadata) in the cache's layout."""
-    from tqdm.auto import tqdm
-
-    from ..audio import AudioError, load
-
-    parts: dict[str, list] = {n: [] for n in layers}
-    track, seconds, ids, skipped = [], [], [], {}
-    rows = list(zip(table["track_id"].astype(str), table["path"]))
-    for tid, path in tqdm(rows, desc=f"{params['model']} features", unit="track", disable=not progress):
-        t0 = time.perf_counter()
-        try:
-            y = load(path, sr=pre.SR, duration=params["seconds"], offset=params["offset"])
-        except AudioError as exc:
-            skipped[tid] = exc.reason
-            continue
-        patches = pre.clip_patches(y, pre.SR, params["hop"], params["window_seconds"])
-        out = run_patches(patches, params["model"], layers, params["frame_pool"])
-        for n in layers:
-            parts[n].append(out[n])
-        track.extend([len(ids)] * len(patches))
-        ids.append(tid)
-        seconds.append(time.perf_counter() - t0)
-    if skipped:
-        print(f"skipped {len(skipped)} of {len(rows)} track(s) that could not be read:")
-        for tid, reason in sorted(skipped.items()):
-            print(f"  {tid}: {reason}")
-    arrays = {f"X/{n}": (np.concatenate(parts[n]) if ids else np.zeros((0, 0), np.float32))
-              for n in layers}
-    arrays["track"] = np.asarray(track, dtype=np.int64)
-    arrays["seconds_per_track"] = np.asarray(seconds, dtype=np.float64)
-    return arrays, {"track_ids": ids, "skipped": skipped}
-
-
-def clip_features(table: pd.DataFrame, settings=None, model: str = "MSD_musicnn",
-                  layers=("penultimate",), window_seconds: float | None = None,
-                  seconds: float | None = None, offset: float = 0.0, hop: int | None = None,
-                  frame_pool: str = "mean", use_cache: bool = True,
-                  progress: bool = True) -> PatchFeatures:
-    """Per-patch features of every track of ``table``, from the cache when possible.
-
-    Every track is loaded at 16 kHz, cropped or padded to ``seconds`` (default: the length
-    the dataset and profile give, as for every other feature), optionally cut to its middle
-    ``window_seconds``, and cut into 3 s patches. Pool them per clip with
-    :meth:`PatchFeatures.clips`. Unreadable tracks are skipped and reported.
-
-    Notebook: 10_transfer_learning.ipynb.
-    """
-    from ..config import get_settings
-
-    settings = settings or get_settings()
-    layers = _check_layers(layers)
-    if seconds is None:
-        seconds = _default_seconds(table, settings)
-    table = table.reset_index(drop=True)
-    params = {"model": model, "seconds": seconds, "offset": offset, "hop": hop,
-              "window_seconds": window_seconds, "frame_pool": frame_pool}
-    dataset = table.attrs.get("dataset", settings.dataset)
-    desc = json.dumps({"format": FORMAT_VERSION, "dataset": dataset, "layers": layers,
-                       "preprocessing": [pre.SR, pre.N_FFT, pre.HOP, pre.N_MELS, pre.PATCH_FRAMES],
-                       "tracks": _fingerprint(table), **params}, sort_keys=True, default=str)
-    key = hashlib.sha1(desc.encode()).hexdigest()[:20]
-    path = settings.cache_dir / dataset / f"musicnn-{model}-{key}.npz"
-    found = _load(path, table, layers) if use_cache and path.exists() else None
-    if found is None:
-        arrays, meta = _compute(table, params, layers, progress)
-        if use_cache:
-            _save(path, arrays, meta)
-    else:
-        arrays, meta = found
-    index = {t: i for i, t in enumerate(table["track_id"].astype(str))}
-    rows = table.iloc[[index[t] for t in meta["track_ids"]]].reset_index(drop=True)
-    rows.attrs = dict(table.attrs)
-    return PatchFeatures(model, params, rows, {n: arrays[f"X/{n}"] for n in layers},
-                         arrays["track"], arrays["seconds_per_track"], dict(meta["skipped"]),
-                         path if use_cache else None, from_cache=found is not None)
+    _extractor(p["model"], p["layers"])
+    start = time.perf_counter()
+    out = features(y, p["sr"], p["model"], p["layers"], p["patch_hop"], p["window_seconds"],
+                   p["frame_pool"])
+    parts = [out[layer].reshape(-1) for layer in p["layers"]]
+    parts.append(np.array([time.perf_counter() - start], np.float32))
+    return np.concatenate(parts).astype(np.float32, copy=False)

@@ -3,8 +3,9 @@
 musicnn (Pons and Serra 2019, "musicnn: pre-trained convolutional neural networks for music
 audio tagging") was trained on mel power spectrograms of 16 kHz audio (512-sample FFT, hop
 256, 96 Slaney mel bands, librosa's filterbank) compressed as ``log10(10000 * S + 1)``, cut
-into patches of 187 frames (3 s). These functions compute exactly that, frame-major
-``(frames, 96)`` as the network reads it.
+into patches of 187 frames (3 s). The mel power is the package's one spectral core
+(:func:`genre_lib.spectral.mel_power`, bands first) with :data:`MEL_PARAMS`; these functions
+add the compression and turn it frame-major, ``(frames, 96)``, as the network reads it.
 
 One deliberate difference from musicnn 0.1.0's own code: its batching step casts the mel
 power to float16 before the logarithm. Under NumPy 2's promotion rules ``10000 * S`` then
@@ -27,6 +28,8 @@ PATCH_SECONDS = 3.0
 # frames in a 3 s patch, as librosa.time_to_frames(3, sr=16000, hop_length=256, n_fft=512) + 1
 PATCH_FRAMES = int(np.floor((PATCH_SECONDS * SR - N_FFT // 2) / HOP)) + 1   # 187
 COMPRESSION = 10000.0   # the log compression is log10(COMPRESSION * S + 1)
+# the spectral core's parameters for musicnn's mel power: genre_lib.spectral.mel_power(y16, **MEL_PARAMS)
+MEL_PARAMS = dict(sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
 
 
 def to_16k(y: np.ndarray, sr: int) -> np.ndarray:
@@ -41,20 +44,6 @@ def to_16k(y: np.ndarray, sr: int) -> np.ndarray:
     return resample(y, sr, SR).astype(np.float32)
 
 
-def mel_power(y: np.ndarray, sr: int = SR) -> np.ndarray:
-    """Mel power spectrogram of ``y``, shape (frames, 96), float32: librosa's
-    ``melspectrogram`` with musicnn's parameters (centred frames, zero padding at the edges).
-
-    Notebook: 10_transfer_learning.ipynb.
-    """
-    import librosa
-
-    y16 = to_16k(y, sr)
-    S = librosa.feature.melspectrogram(y=y16, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS,
-                                       center=True, pad_mode="constant", power=2.0)
-    return np.ascontiguousarray(S.T, dtype=np.float32)
-
-
 def compress(S: np.ndarray) -> np.ndarray:
     """musicnn's log compression ``log10(10000 * S + 1)``, computed in float32."""
     S = np.asarray(S, dtype=np.float32)
@@ -62,11 +51,15 @@ def compress(S: np.ndarray) -> np.ndarray:
 
 
 def log_mel(y: np.ndarray, sr: int = SR) -> np.ndarray:
-    """The log-compressed mel spectrogram musicnn reads, shape (frames, 96), float32.
+    """The log-compressed mel spectrogram musicnn reads, shape (frames, 96), float32: the
+    spectral core's mel power (:func:`genre_lib.spectral.mel_power`, bands first) with
+    :data:`MEL_PARAMS`, compressed, then transposed to frames first as the network reads it.
 
-    Notebook: 10_transfer_learning.ipynb.
+    Notebook: none directly; used by :func:`clip_patches`.
     """
-    return compress(mel_power(y, sr))
+    from ..spectral import mel_power
+
+    return np.ascontiguousarray(compress(mel_power(to_16k(y, sr), **MEL_PARAMS)).T)
 
 
 def float16_overflow(S: np.ndarray) -> dict:
@@ -86,53 +79,34 @@ def float16_overflow(S: np.ndarray) -> dict:
             "max_power": float(S.max()) if S.size else 0.0, "overflow_above_power": limit}
 
 
-def patch_starts(n_frames: int, length: int = PATCH_FRAMES, hop: int | None = None) -> np.ndarray:
-    """First frames of the patches: every ``hop`` frames (default ``length``: no overlap)
-    while a whole patch fits, as musicnn batches; one patch when the clip is shorter."""
-    hop = hop or length
-    if hop <= 0 or length <= 0:
-        raise ValueError("patch length and hop must be positive")
-    if n_frames <= length:
-        return np.zeros(1, dtype=int)
-    return np.arange(0, n_frames - length + 1, hop)
-
-
 def patches(spec: np.ndarray, length: int = PATCH_FRAMES, hop: int | None = None) -> np.ndarray:
-    """Cut a (frames, 96) spectrogram into patches, shape (n_patches, length, 96).
+    """Cut a (frames, 96) spectrogram into patches, shape (n_patches, length, 96), with the
+    package's one cutter (:func:`genre_lib.pipeline.cut_chunks`, ``pad="repeat"``).
 
-    Like musicnn, a trailing part shorter than a patch is dropped. A clip shorter than one
-    patch is repeated until it fills one (musicnn's training used repeat-padding), where
-    musicnn 0.1.0 itself would fail.
+    Like musicnn, a patch every ``hop`` frames (default ``length``: no overlap) and a trailing
+    part shorter than a patch dropped. A clip shorter than one patch is repeated until it
+    fills one (musicnn's training used repeat-padding), where musicnn 0.1.0 itself would fail.
     """
+    from ..pipeline import cut_chunks
+
     spec = np.asarray(spec, dtype=np.float32)
     if spec.ndim != 2 or len(spec) == 0:
         raise ValueError(f"expected a non-empty (frames, bands) spectrogram, got shape {spec.shape}")
-    if len(spec) < length:
-        reps = int(np.ceil(length / len(spec)))
-        spec = np.concatenate([spec] * reps)[:length]
-    starts = patch_starts(len(spec), length, hop)
-    return np.stack([spec[s:s + length] for s in starts])
-
-
-def middle_window(y: np.ndarray, sr: int, seconds: float) -> np.ndarray:
-    """The ``seconds`` in the middle of ``y`` (all of ``y`` when it is shorter)."""
-    n = int(round(seconds * sr))
-    if n <= 0:
-        raise ValueError("the window must be longer than zero seconds")
-    if len(y) <= n:
-        return y
-    start = (len(y) - n) // 2
-    return y[start:start + n]
+    return cut_chunks(spec, length, hop=hop, pad="repeat", axis=0)
 
 
 def clip_patches(y: np.ndarray, sr: int, hop: int | None = None,
                  window_seconds: float | None = None) -> np.ndarray:
-    """Signal to patches in one call: optional middle window, 16 kHz, log-mel, patches.
+    """Signal to patches in one call: optional middle window
+    (:func:`genre_lib.pipeline.middle_window`), 16 kHz, log-mel, patches.
 
-    Notebook: 10_transfer_learning.ipynb.
+    Notebook: none directly; used by :func:`genre_lib.musicnn.features` and
+    ``transfer.table_patches``.
     """
     if window_seconds is not None:
-        y = middle_window(np.asarray(y), sr, window_seconds)
+        from ..pipeline import middle_window
+
+        y = middle_window(np.asarray(y), int(round(window_seconds * sr)))
     return patches(log_mel(y, sr), hop=hop)
 
 

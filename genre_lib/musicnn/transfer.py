@@ -23,19 +23,13 @@ import time
 import numpy as np
 import pandas as pd
 
-from .extract import PatchFeatures
+from .table import PatchFeatures
 
 
 # -- labels and subsets -------------------------------------------------------------------------
 def classes_of(table: pd.DataFrame, label: str = "genre") -> list[str]:
     """The labels of the training split, sorted (every model predicts among them)."""
     return sorted(table.loc[table["split"] == "train", label].astype(str).unique())
-
-
-def encode(table: pd.DataFrame, classes, label: str = "genre") -> np.ndarray:
-    """Integer codes of the labels (-1 for a label outside ``classes``)."""
-    index = {c: i for i, c in enumerate(classes)}
-    return np.array([index.get(str(v), -1) for v in table[label]])
 
 
 def train_subset(table: pd.DataFrame, per_label: int | None, seed: int, label: str = "genre") -> np.ndarray:
@@ -187,12 +181,12 @@ def table_patches(table: pd.DataFrame, settings=None, max_patches: int | None = 
 
     from ..audio import AudioError, load
     from ..config import get_settings
+    from ..features import default_seconds
     from . import preprocessing as pre
-    from .extract import _default_seconds
 
     settings = settings or get_settings()
     if seconds is None:
-        seconds = _default_seconds(table, settings)
+        seconds = default_seconds(table, settings)
     out, rows = [], []
     for i, path in enumerate(tqdm(list(table["path"]), desc="log-mel patches", disable=not progress)):
         try:
@@ -209,15 +203,18 @@ def scratch_cnn(X_train, y_train, X_valid, y_valid, n_classes: int, epochs: int 
                 batch_size: int = 32, lr: float = 3e-3, seed: int = 42, patience: int = 6):
     """The package's 1D CNN on mel frames (``cnn1d_mel``, random weights) trained on log-mel
     patches (n, 187, 96) with early stopping on validation loss; per-band standardisation
-    measured on the training patches is built in. Returns (model, history dict, seconds)."""
+    measured on the training patches is built in (:class:`genre_lib.pipeline.Normaliser`, as
+    for every model the package trains). Returns (model, history dict, seconds)."""
     import keras
 
     from .. import models
+    from ..pipeline import Normaliser
 
     keras.utils.set_random_seed(seed)
     Xf = np.asarray(X_train, dtype=np.float32)
-    mean, var = Xf.mean(axis=(0, 1)), Xf.var(axis=(0, 1)) + 1e-6
-    model = models.build("cnn1d_mel", Xf.shape[1:], n_classes, head="softmax", normalise=(mean, var))
+    norm = Normaliser.fit(np.swapaxes(Xf, 1, 2), "logmel")  # per mel band: bands first
+    model = models.build("cnn1d_mel", Xf.shape[1:], n_classes, head="softmax",
+                         normalise=(norm.mean, norm.variance))
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)

@@ -22,7 +22,7 @@ truncated, corrupt, of the wrong shape or type is reported and deleted, and its 
 are recomputed. :func:`read_entry`/:func:`write_entry` keep small Python objects (parsed
 metadata tables) and unpickle only files signed with this user's key.
 
-Notebook: 01_eda.ipynb and 04_cnn.ipynb read log-mel features through :class:`ShardedArray`
+Notebook: none directly; the notebooks read log-mel features through :class:`ShardedArray`
 (``features.extract(...).X``).
 """
 from __future__ import annotations

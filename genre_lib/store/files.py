@@ -91,15 +91,18 @@ def _pid_alive(pid: int) -> bool:
 
 _TMP = re.compile(r"^\..+\.tmp-([0-9a-f]{6})-(\d+)-[0-9a-f]+$")
 _OLD_TMP = re.compile(r"^\..+\.(\d+)\.tmp$")  # the pickled cache of format 2
-# the entries of format 2 (pickled, one per track set): nothing reads them any more
-_OLD_ENTRY = re.compile(r"^(logmel|mfcc|mfcc_stats|waveform|signal_stats)-[0-9a-f]{20}\.(pkl|partial)$")
+# the entries of format 2 (pickled, one per track set) and musicnn's old whole-table .npz
+# cache: nothing reads them any more
+_OLD_ENTRY = re.compile(r"^((logmel|mfcc|mfcc_stats|waveform|signal_stats)-[0-9a-f]{20}\.(pkl|partial)"
+                        r"|musicnn-(MSD|MTT)_musicnn-[0-9a-f]{20}\.npz)$")
 _SHARD = re.compile(r"^shard-([0-9a-f]{6})-(\d+)-\d+-[0-9a-f]+\.npy$")
 
 
 def clean_orphans(folder: Path) -> list[str]:
     """Remove what killed runs left in ``folder``: temporary files, and shard arrays that never
     got their record, whose writing process is gone (or, from another machine, an hour old);
-    also the entries of the old pickled cache, which nothing reads. Returns the names removed."""
+    also the entries of the old pickled cache and musicnn's old ``.npz`` cache, which nothing
+    reads. Returns the names removed."""
     folder = Path(folder)
     try:
         names = set(os.listdir(folder))
