@@ -6,6 +6,7 @@ command exits non-zero at the end.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,25 @@ from .config import Settings, get_settings
 def notebook_paths(settings: Settings) -> list[Path]:
     """The course's notebooks in order: the checkout's, or those installed with the package."""
     return sorted(settings.notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
+
+
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+class _inline_figures:
+    """Start the kernel with matplotlib's inline backend, so executed notebooks keep their
+    figures: a kernel inherits ``MPLBACKEND``, and the ``Agg`` that the Makefile sets for the
+    tests would leave every ``plt.show()`` without an image."""
+
+    def __enter__(self):
+        self.before = os.environ.get("MPLBACKEND")
+        os.environ["MPLBACKEND"] = INLINE_BACKEND
+
+    def __exit__(self, *exc):
+        if self.before is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = self.before
 
 
 def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float, str]:
@@ -39,7 +59,8 @@ def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float
     log_path = out_dir / f"{path.stem}.kernel.log"
     try:  # the kernel process's own stderr (not a cell's output) goes to a log file
         with open(log_path, "w") as log:
-            client.execute(stderr=log)
+            with _inline_figures():
+                client.execute(stderr=log)
     except CellExecutionError as exc:
         error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cell failed"
     except Exception as exc:  # a kernel death or a timeout

@@ -44,3 +44,18 @@ def test_first_cell_shows_the_device_and_nothing_on_stderr(tmp_path, monkeypatch
     assert {o["name"] for o in streams} == {"stdout"}
     printed = "".join(o["text"] for o in done.cells[0].outputs if o["output_type"] == "stream")
     assert sum(line.startswith("device: ") for line in printed.splitlines()) == 1
+
+
+def test_executed_notebooks_keep_their_figures_under_the_agg_backend(tmp_path, monkeypatch):
+    """make sets MPLBACKEND=Agg for the tests; the kernels of `make run` must still draw
+    inline, or the executed notebooks (and the book built from them) lose every figure."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb_path = _write(tmp_path / "plot.ipynb",
+                     "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")
+    ok, _, err = execute(nb_path, tmp_path / "out")
+    assert ok, err
+    done = nbformat.read(tmp_path / "out" / "plot.ipynb", as_version=4)
+    assert any("image/png" in o.get("data", {}) for o in done.cells[0].outputs)
+    import os
+
+    assert os.environ["MPLBACKEND"] == "Agg"   # restored for the caller
