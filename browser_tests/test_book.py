@@ -19,33 +19,18 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-REQUIRED = os.environ.get("GENRE_BROWSER_REQUIRED") == "1"
 # `make book-test` sets this too; `make browser-test` (the whole folder, which CI runs before it
 # builds the book) does not, so there a missing book is a skip, a missing browser a failure
 BOOK_REQUIRED = os.environ.get("GENRE_BOOK_REQUIRED") == "1"
 TIMEOUT_MS = 30_000
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def _missing(what: str, required: bool = REQUIRED, why: str = "GENRE_BROWSER_REQUIRED=1"):
-    if required:
-        pytest.fail(f"{what} ({why})", pytrace=False)
-    pytest.skip(what)
-
-
-def _chromium() -> str | None:
-    for name in (os.environ.get("GENRE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -60,30 +45,17 @@ def site():
 
     html = get_settings().build_dir / "book" / "html"
     if not (html / "index.html").is_file():
-        _missing(f"no book in {html}: run `make book` first (with the same GENRE_PROFILE and "
-                 f"GENRE_WORK_DIR as this test)", BOOK_REQUIRED, "GENRE_BOOK_REQUIRED=1")
+        what = (f"no book in {html}: run `make book` first (with the same GENRE_PROFILE and "
+                "GENRE_WORK_DIR as this test)")
+        if BOOK_REQUIRED:
+            pytest.fail(f"{what} (GENRE_BOOK_REQUIRED=1)", pytrace=False)
+        pytest.skip(what)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(html)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed (make setup installs it from requirements-dev.txt)")
-    executable = _chromium()
-    if executable is None:
-        _missing("no Chromium found (apt-get install chromium, or set GENRE_CHROMIUM)")
-    with sync_playwright() as p:
-        # --no-sandbox: Chromium refuses to start its sandbox as root, as in CI containers
-        browser = p.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -23,38 +23,8 @@ import httpx
 import numpy as np
 import pytest
 
-REQUIRED = os.environ.get("GENRE_BROWSER_REQUIRED") == "1"
 MAX_MB = 2
 TIMEOUT_MS = 60_000
-
-
-def _missing(what: str):
-    if REQUIRED:
-        pytest.fail(f"{what} (GENRE_BROWSER_REQUIRED=1)", pytrace=False)
-    pytest.skip(what)
-
-
-def _chromium() -> str | None:
-    for name in (os.environ.get("GENRE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed (make setup installs it from requirements-dev.txt)")
-    executable = _chromium()
-    if executable is None:
-        _missing("no Chromium found (apt-get install chromium, or set GENRE_CHROMIUM)")
-    with sync_playwright() as p:
-        # --no-sandbox: Chromium refuses to start its sandbox as root, as in CI containers
-        browser = p.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +37,8 @@ def setup(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("browser")
     settings = get_settings(dataset="synth", profile="ci", data_dir=root / "data", work_dir=root / "work")
-    table = load_table(settings)
-    training.load_or_train("page_check", settings, arch="cnn1d_mel", epochs=1)
+    table = load_table(settings=settings)
+    training.load_or_train("page_check", arch="cnn1d_mel", epochs=1, settings=settings)
     song = Path(table.loc[table["split"] == "test", "path"].iloc[0])
     files = {"song": root / song.name, "text": root / "notes.txt", "big": root / "big.wav"}
     shutil.copy2(song, files["song"])
