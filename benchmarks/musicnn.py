@@ -53,15 +53,15 @@ def store_timings(profile: str, jobs: list[int], model: str, data_dir: str | Non
 
     root = Path(data_dir or tempfile.mkdtemp(prefix="musicnn-bench-"))
     settings = gl.get_settings(dataset="synth", profile=profile, data_dir=root, work_dir=root / "work")
-    table = gl.datasets.load_table(settings)
+    table = gl.datasets.load_table(settings=settings)
     victim = Path(table["path"].iloc[len(table) // 2])
     original = victim.read_bytes()
     print(f"synth, profile {profile}: {len(table)} clips; store under {settings.cache_dir}")
 
     def run(label, n_jobs):
         start = time.perf_counter()
-        pf = musicnn.clip_features(table, settings, model=model, layers=musicnn.FEATURE_LAYERS,
-                                   jobs=n_jobs, progress=False)
+        pf = musicnn.clip_features(table, model=model, layers=musicnn.FEATURE_LAYERS,
+                                   jobs=n_jobs, progress=False, settings=settings)
         took = time.perf_counter() - start
         print(f"  jobs={n_jobs} {label:22s} {took:8.2f} s  ({len(pf.track)} patches, "
               f"{pf.features.seconds_computing:.1f} s computing)", flush=True)

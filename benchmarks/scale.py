@@ -117,12 +117,13 @@ class PeakRSS:
 
 def phase_extract(args, table, settings) -> dict:
     """Fill a new store with the local pool; peak memory of all its processes."""
-    features.extract(table.head(4), "logmel", settings, seconds=args.seconds, progress=False,
-                     use_cache=False)  # start-up and numba, not timed
+    # start-up and numba, not timed
+    features.extract(table.head(4), "logmel", seconds=args.seconds, progress=False,
+                     use_cache=False, settings=settings)
     with PeakRSS(tree=True) as rss:
         start = time.perf_counter()
-        fs = features.extract(table, "logmel", settings, seconds=args.seconds,
-                              progress=sys.stderr.isatty())
+        fs = features.extract(table, "logmel", seconds=args.seconds,
+                              progress=sys.stderr.isatty(), settings=settings)
         elapsed = time.perf_counter() - start
     size = sum(p.stat().st_size for p in fs.cache_path.glob("shard-*.npy"))
     return {"clips_per_s": len(table) / elapsed, "seconds": elapsed, "peak_rss": rss.peak,
@@ -135,16 +136,16 @@ def phase_engines(args, table, settings) -> dict:
     from genre_lib import parallel
 
     client, closers = parallel.connect("local:2")
-    for scheduler in (None, client):
-        features.extract(table.head(4), "logmel", settings, seconds=args.seconds, progress=False,
-                         use_cache=False, scheduler=scheduler)  # start-up and numba, not timed
+    for scheduler in (None, client):  # start-up and numba, not timed
+        features.extract(table.head(4), "logmel", seconds=args.seconds, progress=False,
+                         use_cache=False, scheduler=scheduler, settings=settings)
     best = {"local": 0.0, "dask": 0.0}
     for r in range(args.repeats):
         for name, scheduler in (("local", None), ("dask", client)):
             fresh = settings.with_(data_dir=Path(args.data) / f"{name}-{r}")
             start = time.perf_counter()
-            fs = features.extract(table, "logmel", fresh, seconds=args.seconds, progress=False,
-                                  scheduler=scheduler)
+            fs = features.extract(table, "logmel", seconds=args.seconds, progress=False,
+                                  scheduler=scheduler, settings=fresh)
             best[name] = max(best[name], len(fs.X) / (time.perf_counter() - start))
             shutil.rmtree(fresh.data_dir, ignore_errors=True)
     for thing in closers:
@@ -155,7 +156,7 @@ def phase_engines(args, table, settings) -> dict:
 def phase_reload(args, table, settings) -> dict:
     """A new process opens the store (index and checks), then reads every row."""
     start = time.perf_counter()
-    fs = features.extract(table, "logmel", settings, seconds=args.seconds, progress=False)
+    fs = features.extract(table, "logmel", seconds=args.seconds, progress=False, settings=settings)
     opened = time.perf_counter() - start
     assert fs.from_cache
     for i in range(len(fs.X)):
@@ -205,7 +206,7 @@ def phase_train(args, table, settings) -> dict:
 
     from genre_lib import models
 
-    fs = features.extract(table, "logmel", settings, seconds=args.seconds, progress=False)
+    fs = features.extract(table, "logmel", seconds=args.seconds, progress=False, settings=settings)
     args.batch = min(args.batch, len(fs.X))  # a tiny trial run still gives whole batches
     classes = sorted(set(fs.table["genre"]))
     y = np.array([classes.index(g) for g in fs.table["genre"]], np.int32)

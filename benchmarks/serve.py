@@ -56,10 +56,10 @@ def choose_model(name: str | None, settings) -> str:
     if name:
         return name
     try:
-        return serve.best_model(settings)
+        return serve.best_model(settings=settings)
     except serve.NoModelError:
         print("no saved model: training cnn2d first")
-        return training.load_or_train("cnn2d", settings).name
+        return training.load_or_train("cnn2d", settings=settings).name
 
 
 def percentile(values, q: float) -> float:
@@ -70,7 +70,7 @@ def in_process(predictor, path, window, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        predictor.predict(path, window=window)
+        predictor.result(path, window=window)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
 
     settings = get_settings()
     name = choose_model(args.model, settings)
-    predictor = serve.Predictor.load(name, settings)
+    predictor = serve.Predictor.load(name, settings=settings)
     folder = Path(tempfile.mkdtemp(prefix="genre_bench_serve_"))
     y, _ = synth.render_clip("rock", args.seconds, settings.seed)
     path = audio.write_wav(folder / "song.wav", y, settings.sample_rate)

@@ -57,7 +57,7 @@ def realtime_factor(model, spec, length, path, seconds, params, repeats=5):
     """Seconds of audio per wall-clock second: load + log-mel + chunk + predict + average."""
     def once():
         y = audio.load(path, sr=params["sr"], duration=seconds)
-        S = features.compute("logmel", y, **params)
+        S = features.compute(y, "logmel", **params)
         X, _ = pipeline.numpy_chunks(S[None], spec, length)
         return np.asarray(model.predict_on_batch(X)).mean(0)
 
@@ -83,8 +83,8 @@ def main(argv=None) -> int:
     settings = get_settings()
     print(f"dataset {settings.dataset}, profile {settings.profile.name}; {devices.describe_device()}")
     devices.get_strategy()  # mixed precision on a GPU
-    task = training.task(settings, target="genre")
-    fs = features.extract(task.table, "logmel", settings, progress=False)
+    task = training.task(target="genre", settings=settings)
+    fs = features.extract(task.table, "logmel", progress=False, settings=settings)
     tr = (fs.table["split"] == "train").to_numpy()
     X, rows = fs.X, np.flatnonzero(tr)  # the pipeline reads the cached array in place
     y = pipeline.encode_labels(fs.table, task.classes, "genre")

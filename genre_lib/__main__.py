@@ -62,24 +62,24 @@ def _run(args) -> int:
     if args.command == "run":
         from .runner import run_all
 
-        return run_all(settings, only=args.notebooks or None)
+        return run_all(only=args.notebooks or None, settings=settings)
     if args.command == "data":
-        return _data(args, settings)
+        return _data(args, settings=settings)
     if args.command == "features":
         from . import features
         from .datasets import load_table
 
-        table = load_table(settings)
+        table = load_table(settings=settings)
         for kind in args.kinds:
-            print(features.extract(table, kind, settings))
+            print(features.extract(table, kind, settings=settings))
         return 0
     if args.command == "results":
         from .runner import print_results
 
-        print_results(settings, markdown=args.markdown)
+        print_results(markdown=args.markdown, settings=settings)
         return 0
     if args.command in ("predict", "serve"):
-        return _serving(args, settings)
+        return _serving(args, settings=settings)
     return 2
 
 
@@ -108,14 +108,14 @@ def _add_serving_commands(sub) -> None:
     p_serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
-def _serving(args, settings) -> int:
+def _serving(args, *, settings) -> int:
     from . import serve
 
     if args.command == "predict":
-        return serve.predict_files(args.files, args.model, settings, as_json=args.json,
-                                   top=args.top, window=args.window)
-    serve.run(args.model, args.host, args.port, window=args.window, settings=settings,
-              log_level=args.log_level)
+        return serve.print_predictions(args.files, args.model, as_json=args.json, top=args.top,
+                                       window=args.window, settings=settings)
+    serve.run(args.model, args.host, args.port, window=args.window, log_level=args.log_level,
+              settings=settings)
     return 0
 
 
@@ -130,27 +130,27 @@ def _quiet_tensorflow(debug: bool) -> None:
     quiet.install()
 
 
-def _data(args, settings) -> int:
+def _data(args, *, settings) -> int:
     from .datasets import DatasetError, load_table, summary
 
     try:
         if args.action == "build":
             from .datasets import synth
 
-            print(f"synthetic dataset in {synth.build(settings, force=args.force)}")
+            print(f"synthetic dataset in {synth.build(force=args.force, settings=settings)}")
             return 0
         if args.action == "summary":
-            print(summary(load_table(settings)))
+            print(summary(load_table(settings=settings)))
             return 0
         from .datasets import download
 
         if args.action == "status":
-            print(download.status_report(settings))
+            print(download.status_report(settings=settings))
             return 0
         if not args.name:
             print("data download needs a NAME: " + ", ".join(download.SOURCES), file=sys.stderr)
             return 2
-        download.download(args.name, settings, force=args.force)
+        download.download(args.name, force=args.force, settings=settings)
         return 0
     except (DatasetError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

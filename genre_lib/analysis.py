@@ -423,7 +423,7 @@ def align(*feature_sets):
     return arrays, table
 
 
-def classical_inputs(table: pd.DataFrame, settings=None):
+def classical_inputs(table: pd.DataFrame, *, settings=None):
     """The two inputs of the classical track, for the same tracks in the same order: the
     140 MFCC summary statistics and the 32 x 32 log-mel images (both cached feature kinds).
 
@@ -435,8 +435,8 @@ def classical_inputs(table: pd.DataFrame, settings=None):
     """
     from . import features
 
-    stats = features.extract(table, "mfcc_stats", settings)
-    images = features.extract(table, "logmel_32x32", settings)
+    stats = features.extract(table, "mfcc_stats", settings=settings)
+    images = features.extract(table, "logmel_32x32", settings=settings)
     (X_stats, X_images), aligned = align(stats, images)
     return np.asarray(X_stats), np.asarray(X_images), aligned
 

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from .config import PROFILE_TABLE, Settings, get_settings
 
-__all__ = ["Splits", "ModelSpec", "Selection", "BaselineRun", "splits_from_features",
+__all__ = ["Splits", "PipelineSpec", "Selection", "BaselineRun", "splits_from_features",
            "default_models", "model_scores", "select_on_valid", "evaluate", "run_all",
            "load_fma_precomputed", "fma_features_path", "precomputed_splits"]
 
@@ -102,7 +102,7 @@ def splits_from_features(X, table: pd.DataFrame, name: str, label: str = "genre"
 
 # -- the models ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class ModelSpec:
+class PipelineSpec:
     """A baseline: a readable title, a pipeline factory ``make(seed)`` and a grid factory
     ``grid(n_features, n_train)`` giving a dict of ``clf__<param>: [values]``."""
 
@@ -119,7 +119,7 @@ def _pipe(clf):
     return Pipeline([("scale", StandardScaler()), ("clf", clf)])
 
 
-def default_models(settings: Settings | None = None, fast: bool | None = None) -> dict[str, ModelSpec]:
+def default_models(fast: bool | None = None, *, settings: Settings | None = None) -> dict[str, PipelineSpec]:
     """The six baselines with their search grids. The ensembles' sizes come from the
     profile (``baseline_trees``, ``baseline_rounds``); ``fast=True`` forces the ci profile's
     smaller ones, ``fast=False`` the full profile's. The grids are otherwise the same.
@@ -149,29 +149,29 @@ def default_models(settings: Settings | None = None, fast: bool | None = None) -
                                    random_state=seed, verbosity=0))
 
     specs = [
-        ModelSpec("svc_rbf", "SVC (RBF kernel)",
-                  lambda seed: _pipe(SVC(kernel="rbf", random_state=seed)),
-                  # gamma as multiples of 1 / n_features (sklearn's 'scale' on standardised data)
-                  lambda d, n: {"clf__C": [0.1, 1.0, 10.0, 100.0, 1000.0],
-                                "clf__gamma": [0.25 / d, 1.0 / d, 4.0 / d]}),
-        ModelSpec("knn", "k-nearest neighbours",
-                  lambda seed: _pipe(KNeighborsClassifier()),
-                  lambda d, n: {"clf__n_neighbors": [k for k in (1, 3, 5, 9, 15) if k <= n] or [1],
-                                "clf__weights": ["uniform", "distance"]}),
-        ModelSpec("logreg", "logistic regression",
-                  lambda seed: _pipe(LogisticRegression(max_iter=3000, random_state=seed)),
-                  lambda d, n: {"clf__C": [0.01, 0.1, 1.0, 10.0]}),
-        ModelSpec("tree", "decision tree",
-                  lambda seed: _pipe(DecisionTreeClassifier(random_state=seed)),
-                  lambda d, n: {"clf__max_depth": [4, 8, 16, None],
-                                "clf__min_samples_leaf": [1, 5]}),
-        ModelSpec("forest", "random forest",
-                  lambda seed: _pipe(RandomForestClassifier(n_estimators=n_trees, n_jobs=1,
-                                                            random_state=seed)),
-                  lambda d, n: {"clf__max_features": ["sqrt", 0.2],
-                                "clf__min_samples_leaf": [1, 3]}),
-        ModelSpec("xgboost", "gradient-boosted trees (XGBoost)", xgb,
-                  lambda d, n: {"clf__max_depth": [3, 6], "clf__learning_rate": [0.1, 0.3]}),
+        PipelineSpec("svc_rbf", "SVC (RBF kernel)",
+                     lambda seed: _pipe(SVC(kernel="rbf", random_state=seed)),
+                     # gamma as multiples of 1 / n_features (sklearn's 'scale' on standardised data)
+                     lambda d, n: {"clf__C": [0.1, 1.0, 10.0, 100.0, 1000.0],
+                                   "clf__gamma": [0.25 / d, 1.0 / d, 4.0 / d]}),
+        PipelineSpec("knn", "k-nearest neighbours",
+                     lambda seed: _pipe(KNeighborsClassifier()),
+                     lambda d, n: {"clf__n_neighbors": [k for k in (1, 3, 5, 9, 15) if k <= n] or [1],
+                                   "clf__weights": ["uniform", "distance"]}),
+        PipelineSpec("logreg", "logistic regression",
+                     lambda seed: _pipe(LogisticRegression(max_iter=3000, random_state=seed)),
+                     lambda d, n: {"clf__C": [0.01, 0.1, 1.0, 10.0]}),
+        PipelineSpec("tree", "decision tree",
+                     lambda seed: _pipe(DecisionTreeClassifier(random_state=seed)),
+                     lambda d, n: {"clf__max_depth": [4, 8, 16, None],
+                                   "clf__min_samples_leaf": [1, 5]}),
+        PipelineSpec("forest", "random forest",
+                     lambda seed: _pipe(RandomForestClassifier(n_estimators=n_trees, n_jobs=1,
+                                                               random_state=seed)),
+                     lambda d, n: {"clf__max_features": ["sqrt", 0.2],
+                                   "clf__min_samples_leaf": [1, 3]}),
+        PipelineSpec("xgboost", "gradient-boosted trees (XGBoost)", xgb,
+                     lambda d, n: {"clf__max_depth": [3, 6], "clf__learning_rate": [0.1, 0.3]}),
     ]
     return {s.key: s for s in specs}
 
@@ -204,7 +204,7 @@ class Selection:
     grid_scores: pd.DataFrame
 
 
-def select_on_valid(spec: ModelSpec, splits: Splits, seed: int = 42) -> Selection:
+def select_on_valid(spec: PipelineSpec, splits: Splits, seed: int = 42) -> Selection:
     """Fit every configuration of ``spec``'s grid on train, score it on valid, keep the best.
 
     Labels are encoded as integers 0..K-1 in the order of ``splits.classes`` (XGBoost needs
@@ -279,8 +279,8 @@ class BaselineRun:
                    .iloc[0]["model"])
 
 
-def run_all(splits: Splits, settings: Settings | None = None, models=None, save: bool = True,
-            progress: bool = True) -> BaselineRun:
+def run_all(splits: Splits, models=None, save: bool = True, progress: bool = True, *,
+            settings: Settings | None = None) -> BaselineRun:
     """Select every baseline on valid, evaluate each chosen model once on test, and return a
     tidy table: model, features, chosen hyper-parameters, validation accuracy, test accuracy,
     top-2/top-3 accuracy, F1 macro and weighted, fit, predict and search times (seconds).
@@ -295,7 +295,7 @@ def run_all(splits: Splits, settings: Settings | None = None, models=None, save:
     from .evaluation import result_row, save_result
 
     settings = settings or get_settings()
-    specs = default_models(settings)
+    specs = default_models(settings=settings)
     if models is not None:
         unknown = [m for m in models if m not in specs]
         if unknown:
@@ -319,19 +319,19 @@ def run_all(splits: Splits, settings: Settings | None = None, models=None, save:
         selections[spec.key] = sel
         predictions[spec.key] = out
         if save:
-            res = result_row(f"{spec.key} on {splits.name}", "test", m, settings,
+            res = result_row(f"{spec.key} on {splits.name}", "test", m,
                              wall_time_s=sel.search_s + out["predict_s"], features=splits.name,
                              params=row["params"], valid_accuracy=round(sel.valid_accuracy, 4),
                              fit_s=round(sel.fit_s, 4), predict_s=round(out["predict_s"], 4),
                              n_train=len(splits.y_train), n_valid=len(splits.y_valid),
-                             selected_on="valid")
-            paths.append(save_result(res, settings))
+                             selected_on="valid", settings=settings)
+            paths.append(save_result(res, settings=settings))
     table = pd.DataFrame(rows)
     return BaselineRun(splits, table, selections, predictions, paths)
 
 
 # -- FMA's precomputed features.csv --------------------------------------------------------------------
-def fma_features_path(settings: Settings | None = None, table: pd.DataFrame | None = None) -> Path | None:
+def fma_features_path(table: pd.DataFrame | None = None, *, settings: Settings | None = None) -> Path | None:
     """Where FMA's ``features.csv`` (from ``fma_metadata.zip``) lies, or None if it is absent.
 
     The FMA loader records it in ``table.attrs["features_csv"]``; otherwise it is looked for
@@ -351,8 +351,8 @@ def fma_features_path(settings: Settings | None = None, table: pd.DataFrame | No
     return None
 
 
-def load_fma_precomputed(settings: Settings | None = None, path=None,
-                         table: pd.DataFrame | None = None) -> pd.DataFrame | None:
+def load_fma_precomputed(table: pd.DataFrame | None = None, path=None, *,
+                         settings: Settings | None = None) -> pd.DataFrame | None:
     """FMA's 518 precomputed features per track, or None when ``features.csv`` is absent.
 
     Read (and cached) by the FMA loader, :func:`genre_lib.datasets.fma.load_features`:
@@ -363,10 +363,10 @@ def load_fma_precomputed(settings: Settings | None = None, path=None,
     """
     from .datasets import fma
 
-    path = Path(path) if path is not None else fma_features_path(settings, table)
+    path = Path(path) if path is not None else fma_features_path(table, settings=settings)
     if path is None or not Path(path).is_file():
         return None
-    return fma.load_features(settings or get_settings(), groups=None, path=path)
+    return fma.load_features(groups=None, path=path, settings=settings)
 
 
 def _fma_id(track_id) -> str | None:

@@ -286,7 +286,7 @@ def _prepare_notebook(nb, chapters: set[str], solutions: bool):
     return nb
 
 
-def stage(settings=None, solutions: bool = False, out: Path | None = None) -> tuple[Path, list[str]]:
+def stage(solutions: bool = False, out: Path | None = None, *, settings=None) -> tuple[Path, list[str]]:
     """Check the executed chapters and lay out the book's sources; returns (the staging
     folder, notes for the person building). Raises :class:`BookError` on the first problem."""
     import nbformat
@@ -339,7 +339,7 @@ def sphinx_command(src: Path, html: Path, doctrees: Path) -> list[str]:
             "-d", str(doctrees), str(src), str(html)]
 
 
-def build(settings=None, solutions: bool = False) -> Path:
+def build(solutions: bool = False, *, settings=None) -> Path:
     """Stage the book and run Sphinx; returns the HTML folder. Raises :class:`BookError`."""
     from .config import get_settings
 
@@ -351,7 +351,7 @@ def build(settings=None, solutions: bool = False) -> Path:
     if lacking:
         raise BookError(f"{', '.join(lacking)} not installed: pip install -e '.[book]'")
     root = settings.build_dir / "book"
-    src, notes = stage(settings, solutions=solutions)
+    src, notes = stage(solutions=solutions, settings=settings)
     for note in notes:
         print(f"note: {note}")
     html = root / "html"
@@ -422,12 +422,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         if args.stage_only:
-            src, notes = stage(settings, solutions=args.solutions)
+            src, notes = stage(solutions=args.solutions, settings=settings)
             for note in notes:
                 print(f"note: {note}")
             print(f"staged the book's sources in {src}")
             return 0
-        html = build(settings, solutions=args.solutions)
+        html = build(solutions=args.solutions, settings=settings)
     except BookError as exc:
         print(f"book: {exc}", file=sys.stderr)
         return 1

@@ -219,8 +219,8 @@ def aggregate_tracks(track_ids, proba: np.ndarray, classes) -> pd.DataFrame:
 
 
 # -- results rows -------------------------------------------------------------------------------
-def result_row(model: str, split: str, metrics: dict, settings: Settings | None = None,
-               wall_time_s: float | None = None, **extra) -> dict:
+def result_row(model: str, split: str, metrics: dict, wall_time_s: float | None = None, *,
+               settings: Settings | None = None, **extra) -> dict:
     """One experiment's result: dataset, model, split, metrics, seed, wall time, versions.
 
     Notebook: 08_embedding_clustering.ipynb, 10_transfer_learning.ipynb.
@@ -240,7 +240,7 @@ def result_row(model: str, split: str, metrics: dict, settings: Settings | None 
     return row
 
 
-def save_result(row: dict, settings: Settings | None = None) -> Path:
+def save_result(row: dict, *, settings: Settings | None = None) -> Path:
     """Write a results row to ``results/<run name>/<model>__<split>.json``, replacing it
     atomically (:func:`genre_lib.store.files.atomic_write`).
 
@@ -255,7 +255,7 @@ def save_result(row: dict, settings: Settings | None = None) -> Path:
     return path
 
 
-def load_results(settings: Settings | None = None, split: str | None = None) -> pd.DataFrame:
+def load_results(split: str | None = None, *, settings: Settings | None = None) -> pd.DataFrame:
     """All results rows of the current run as a DataFrame (empty when none exist yet).
 
     Notebook: 10_transfer_learning.ipynb.
@@ -322,7 +322,7 @@ SUMMARY_METRICS = ("accuracy", "f1_macro", "accuracy_vote", "chunk_accuracy", "t
 
 
 def summary_table(trained, split: str = "test") -> pd.DataFrame:
-    """One row per trained model (``training.Trained``): its ``split`` metrics recorded at
+    """One row per trained model (``models.Trained``): its ``split`` metrics recorded at
     training time (track level, by mean probability and by vote), parameters, epochs and
     training seconds.
 
@@ -356,8 +356,8 @@ def test_rows_with_valid(every: pd.DataFrame, metric: str = "accuracy") -> pd.Da
     return res
 
 
-def comparison(settings: Settings | None = None, names=None, metric: str = "accuracy",
-               columns=("f1_macro",)) -> pd.DataFrame:
+def comparison(names=None, metric: str = "accuracy", columns=("f1_macro",), *,
+               settings: Settings | None = None) -> pd.DataFrame:
     """Test-split results of this run beside the published figures, labelled by origin, with
     each model's validation score (``valid_<metric>``) beside its test score.
 
@@ -372,7 +372,7 @@ def comparison(settings: Settings | None = None, names=None, metric: str = "accu
     """
     settings = settings or get_settings()
     valid_col = f"valid_{metric}"
-    res = test_rows_with_valid(load_results(settings), metric)
+    res = test_rows_with_valid(load_results(settings=settings), metric)
     if len(res):
         deep = res["arch"].notna() if "arch" in res else pd.Series(False, index=res.index)
         if names is not None:

@@ -131,7 +131,7 @@ KINDS = {
 }
 
 
-def kind_defaults(kind: str, settings: Settings | None = None) -> dict:
+def kind_defaults(kind: str, *, settings: Settings | None = None) -> dict:
     """The default parameters of ``kind`` under ``settings`` (``mel_params``, ``sample_rate``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown feature kind {kind!r}; choose from {sorted(KINDS)}")
@@ -143,9 +143,9 @@ def kind_defaults(kind: str, settings: Settings | None = None) -> dict:
     return {k: spec.extra[k] if k in spec.extra else known[k] for k in spec.params}
 
 
-def resolve_params(kind: str, settings: Settings | None = None, params: dict | None = None) -> dict:
+def resolve_params(kind: str, params: dict | None = None, *, settings: Settings | None = None) -> dict:
     """``kind``'s defaults overridden by ``params``; an unknown parameter is a TypeError."""
-    defaults = kind_defaults(kind, settings)
+    defaults = kind_defaults(kind, settings=settings)
     unknown = set(params or {}) - set(defaults)
     if unknown:
         raise TypeError(f"feature {kind!r} takes no parameter(s) {sorted(unknown)}")
@@ -154,12 +154,13 @@ def resolve_params(kind: str, settings: Settings | None = None, params: dict | N
     return check(merged) if check is not None else merged
 
 
-def compute(kind: str, y: np.ndarray, settings: Settings | None = None, **params) -> np.ndarray:
-    """Compute feature ``kind`` for one signal (no store); defaults from ``settings``.
+def compute(y: np.ndarray, kind: str = "logmel", *, settings: Settings | None = None,
+            **params) -> np.ndarray:
+    """Feature ``kind`` of one signal ``y`` (no store); defaults from ``settings``.
 
     Notebook: 12_serving.ipynb.
     """
-    return KINDS[kind].func(y, resolve_params(kind, settings, params))
+    return KINDS[kind].func(y, resolve_params(kind, params, settings=settings))
 
 
 def row_shape(kind: str, params: dict, seconds: float | None) -> tuple | None:
@@ -248,7 +249,7 @@ def _work(path: str, kind: str, params: dict, seconds, offset: float):
 
 
 # -- extraction ----------------------------------------------------------------------------------
-def default_seconds(table: pd.DataFrame, settings: Settings) -> float | None:
+def default_seconds(table: pd.DataFrame, *, settings: Settings | None = None) -> float | None:
     """Clip length to crop or pad every track to, so features stack into one array.
 
     The table's native length (``table.attrs["clip_seconds"]``, else the one the dataset's
@@ -258,23 +259,25 @@ def default_seconds(table: pd.DataFrame, settings: Settings) -> float | None:
     """
     from .datasets.registry import get_spec  # imports no features: no circle
 
-    return get_spec(settings.dataset).default_seconds(settings, table.attrs.get("clip_seconds"))
+    settings = settings or get_settings()
+    return get_spec(settings.dataset).default_seconds(table.attrs.get("clip_seconds"), settings=settings)
 
 
-def store_folder(settings: Settings, dataset: str, kind: str, params: dict,
-                 seconds: float | None, offset: float) -> Path:
+def store_folder(dataset: str, kind: str, params: dict, seconds: float | None, offset: float, *,
+                 settings: Settings | None = None) -> Path:
     """The store entry for a dataset, kind and every parameter (the track set is not part of
     the key: the entry's index knows which tracks it holds, and for which audio file)."""
+    settings = settings or get_settings()
     desc = json.dumps({"format": store.FORMAT, "dataset": dataset, "kind": kind,
                        "params": dict(params, seconds=seconds, offset=offset)},
                       sort_keys=True, default=str)
     return settings.cache_dir / dataset / f"{kind}-{hashlib.sha1(desc.encode()).hexdigest()[:16]}"
 
 
-def extract(table: pd.DataFrame, kind: str = "logmel", settings: Settings | None = None,
-            seconds: float | None = None, offset: float = 0.0, jobs: int | None = None,
-            progress: bool = True, use_cache: bool = True, shard_rows: int | None = None,
-            scheduler=None, **params) -> FeatureSet:
+def extract(table: pd.DataFrame, kind: str = "logmel", seconds: float | None = None, offset: float = 0.0,
+            jobs: int | None = None, progress: bool = True, use_cache: bool = True,
+            shard_rows: int | None = None, scheduler=None, *, settings: Settings | None = None,
+            **params) -> FeatureSet:
     """Features of ``kind`` for every track of ``table``, from the feature store when possible.
 
     ``params`` override the kind's defaults, which come from the settings (e.g. ``n_mels=96``).
@@ -289,9 +292,9 @@ def extract(table: pd.DataFrame, kind: str = "logmel", settings: Settings | None
     10_transfer_learning.ipynb (``mfcc_stats``; ``musicnn`` through ``musicnn.clip_features``).
     """
     settings = settings or get_settings()
-    params = resolve_params(kind, settings, params)
+    params = resolve_params(kind, params, settings=settings)
     if seconds is None:
-        seconds = default_seconds(table, settings)
+        seconds = default_seconds(table, settings=settings)
     seconds = None if seconds is None else float(seconds)
     attrs = dict(table.attrs)
     table = table.reset_index(drop=True)
@@ -305,7 +308,7 @@ def extract(table: pd.DataFrame, kind: str = "logmel", settings: Settings | None
     entry = None
     if use_cache:
         dataset = attrs.get("dataset", settings.dataset)
-        entry = _open_entry(store_folder(settings, dataset, kind, params, seconds, float(offset)),
+        entry = _open_entry(store_folder(dataset, kind, params, seconds, float(offset), settings=settings),
                             kind, params, seconds, offset, shape, progress)
     todo, cached = _plan(ids, paths, stamps, entry)
     start = time.perf_counter()

@@ -6,6 +6,7 @@ command exits non-zero at the end.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -14,8 +15,9 @@ from pathlib import Path
 from .config import Settings, get_settings
 
 
-def notebook_paths(settings: Settings) -> list[Path]:
+def notebook_paths(*, settings: Settings | None = None) -> list[Path]:
     """The course's notebooks in order: the checkout's, or those installed with the package."""
+    settings = settings or get_settings()
     return sorted(settings.notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -72,7 +74,21 @@ def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float
     return not error, elapsed, error
 
 
-def run_all(settings: Settings | None = None, only: list[str] | None = None) -> int:
+def _load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages, where the platform has them (not on Windows)."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def times_line(times: dict[str, float]) -> str:
+    """One line with each notebook's wall time, its number standing for its name, and the
+    machine's load beside them (a busy machine makes every time longer)."""
+    parts = ", ".join(f"{stem[:2]} {secs:.0f}" for stem, secs in times.items())
+    load = _load_average()
+    where = f"; load average {load[0]:.1f} on {os.cpu_count()} cores" if load else ""
+    return f"time per notebook (s): {parts}{where}"
+
+
+def run_all(only: list[str] | None = None, *, settings: Settings | None = None) -> int:
     """Build the dataset, execute the notebooks, print a results summary; return an exit code."""
     settings = settings or get_settings()
     from . import quiet
@@ -83,36 +99,45 @@ def run_all(settings: Settings | None = None, only: list[str] | None = None) -> 
         print(settings.where_note())
     from .datasets import load_table, summary
 
-    table = load_table(settings)
+    table = load_table(settings=settings)
     print(summary(table))
-    paths = notebook_paths(settings)
+    paths = notebook_paths(settings=settings)
     if only:
         paths = [p for p in paths if any(p.name.startswith(o) or o in p.stem for o in only)]
     out_dir = settings.build_dir / settings.run_name
-    failures = []
+    failures, times = [], {}
     total = time.perf_counter()
     for p in paths:
         print(f"\n=== {p.name} ...", flush=True)
         ok, secs, err = execute(p, out_dir)
+        times[p.stem] = round(secs, 1)
         print(f"    {'ok' if ok else 'FAILED'} in {secs:.0f} s -> {out_dir / p.name}", flush=True)
         if not ok:
             print(f"    {err}")
             failures.append(p.name)
     print(f"\nexecuted {len(paths)} notebook(s) in {time.perf_counter() - total:.0f} s; "
           f"figures in {settings.figures_dir}")
-    print_results(settings)
+    print(times_line(times))
+    if times:
+        from .store.files import atomic_write
+
+        record = {"seconds": times, "load_average": _load_average(), "cores": os.cpu_count()}
+        text = json.dumps(record, indent=1)
+        atomic_write(out_dir / "times.json", lambda fh: fh.write(text.encode("utf-8")))
+    print_results(settings=settings)
     if failures:
         print(f"\n{len(failures)} notebook(s) failed: {', '.join(failures)}", file=sys.stderr)
         return 1
     return 0
 
 
-def print_results(settings: Settings, markdown: bool = False) -> None:
+def print_results(markdown: bool = False, *, settings: Settings | None = None) -> None:
     """The test-split results of this run, one line per model, ordered by validation accuracy
     (the split models are chosen on; test is shown beside it, never used to rank)."""
+    settings = settings or get_settings()
     from .evaluation import load_results, test_rows_with_valid
 
-    every = load_results(settings)
+    every = load_results(settings=settings)
     if not len(every) or "accuracy" not in every.columns:
         print("no test results recorded yet")
         return

@@ -238,8 +238,8 @@ def clip_predictions(trained, fs, split: str, pooling=POOLING) -> dict:
     guitar solo is enough).
 
     Args:
-        trained: a ``genre_lib.training.Trained`` tagger (sigmoid head).
-        fs: the FeatureSet it reads (``trained.features()``).
+        trained: a ``genre_lib.models.Trained`` tagger (sigmoid head).
+        fs: the FeatureSet it reads (``trained.features(table)``).
         split: ``"train"``, ``"valid"`` or ``"test"``.
         pooling: which poolings to return.
 
@@ -255,7 +255,8 @@ def clip_predictions(trained, fs, split: str, pooling=POOLING) -> dict:
     if any(how not in POOLING for how in pooling):
         raise ValueError(f"pooling must be among {POOLING}, got {tuple(pooling)!r}")
     part = fs.subset(split)
-    proba, ids = trained.predict_chunks(part)
+    X, ids = trained.chunks(part)
+    proba = trained.predict(X)
     by_id = ensure_tags(part.table)[0].set_index("track_id")
     out = {}
     for how in pooling:

@@ -1,5 +1,5 @@
-"""Training: the task, callbacks, :func:`train`, and :func:`load_or_train`, which later
-notebooks use to get a trained model by name.
+"""Training: the task, :func:`train`, and :func:`load_or_train`, which later notebooks use to
+get a model trained on their table by name (optimisers and callbacks: :mod:`genre_lib.callbacks`).
 
 :func:`task` says what the models of the current dataset learn (one genre, or tags) and how
 they are scored. :func:`train` reads the model's spec from the registry
@@ -27,9 +27,10 @@ from . import models as model_zoo
 from .callbacks import OPTIMIZERS, SCHEDULES, make_callbacks, make_optimizer
 from .config import Profile, Settings, get_settings
 from .datasets import has_genres, has_tags
+from .datasets.contract import table_digest
 from .devices import describe_device, get_strategy
 from .models.saving import SavedModelError, jsonable, read_sidecar, save_pair
-from .models.trained import SIDECAR_VERSION, Trained, load, load_all, paths_for, saved_models
+from .models.trained import SIDECAR_VERSION, Trained, load, paths_for
 from .pipeline import Normaliser
 
 WAVEFORM_SR = Settings.waveform_sr  # alias of the settings' default; read settings.waveform_sr
@@ -102,9 +103,9 @@ class Task:
                 "ROC-AUC and PR-AUC")
 
 
-def task(settings: Settings | None = None, table: pd.DataFrame | None = None,
-         target: str = "auto", n_tags: int = 50) -> Task:
-    """The :class:`Task` for the current dataset (``table`` defaults to its whole table).
+def task(table: pd.DataFrame | None = None, target: str = "auto", n_tags: int = 50, *,
+         settings: Settings | None = None) -> Task:
+    """The :class:`Task` for ``table`` (default: the current dataset's whole table).
 
     Genres: the classes are the genres present in the train split, and tracks of other
     genres are left out. Tags: the ``n_tags`` most frequent tags of the train split; a
@@ -115,7 +116,7 @@ def task(settings: Settings | None = None, table: pd.DataFrame | None = None,
     if table is None:
         from .datasets import load_table
 
-        table = load_table(settings or get_settings())
+        table = load_table(settings=settings)
     if target == "tags" and not has_tags(table) and has_genres(table):
         from .tagging import ensure_tags
 
@@ -161,12 +162,7 @@ def top_tags(table: pd.DataFrame, n: int) -> list[str]:
 
 
 # -- load or train --------------------------------------------------------------------------------
-def subset(fs: features.FeatureSet, which) -> features.FeatureSet:
-    """The rows of a FeatureSet for a split name (``"test"``), a boolean mask or positions."""
-    return fs.subset(which)
-
-
-def _split_hyper(spec: model_zoo.ModelSpec, hyper: dict, settings: Settings) -> tuple[dict, dict, dict]:
+def _split_hyper(spec: model_zoo.ModelSpec, hyper: dict, *, settings: Settings) -> tuple[dict, dict, dict]:
     """``hyper`` split into (model hyper-parameters, training options with the defaults
     filled in, feature parameters); a name none of them takes is a ``TypeError``."""
     bad = set(spec.train) - set(TRAIN_DEFAULTS)
@@ -174,7 +170,7 @@ def _split_hyper(spec: model_zoo.ModelSpec, hyper: dict, settings: Settings) -> 
         raise TypeError(f"{spec.name}: the spec's training defaults name unknown option(s) "
                         f"{sorted(bad)}; training takes {sorted(TRAIN_DEFAULTS)}")
     build_keys = spec.params()
-    feature_keys = set(features.kind_defaults(spec.feature_kind, settings))
+    feature_keys = set(features.kind_defaults(spec.feature_kind, settings=settings))
     model_hyper, train_hyper, feature_kw = {}, {**TRAIN_DEFAULTS, **spec.train}, {}
     for k, v in hyper.items():
         if k in build_keys:
@@ -190,12 +186,17 @@ def _split_hyper(spec: model_zoo.ModelSpec, hyper: dict, settings: Settings) -> 
     return model_hyper, train_hyper, feature_kw
 
 
-def load_or_train(name: str, settings: Settings | None = None, force: bool = False,
+def load_or_train(name: str, table: pd.DataFrame | None = None, *, force: bool = False,
                   arch: str | None = None, callbacks=None, score_on=("valid", "test"),
-                  **hyper) -> Trained:
+                  settings: Settings | None = None, **hyper) -> Trained:
     """The model called ``name``: loaded from ``models/<run name>/<name>.keras`` when it was
     saved before with the same hyper-parameters and feature parameters, otherwise trained
-    now and saved.
+    now on ``table`` and saved.
+
+    ``table`` is the dataset table to train and score on (default: the current dataset's,
+    read with :func:`genre_lib.datasets.load_table`); pass the table a notebook already
+    loaded, so the table shown and the one trained on are one read. A model saved from
+    another table (other tracks, splits or labels) is trained again.
 
     ``arch`` is the registered model (default: ``name``), so variants can be kept apart, e.g.
     ``load_or_train("crnn1d_gru", arch="crnn1d", rnn="gru")``. ``hyper`` mixes model
@@ -225,22 +226,25 @@ def load_or_train(name: str, settings: Settings | None = None, force: bool = Fal
     settings = settings or get_settings()
     arch = arch or name
     spec = model_zoo.spec(arch)  # a clear error for unknown names, before anything else
-    model_hyper, train_hyper, feature_kw = _split_hyper(spec, hyper, settings)
-    fparams = spec.features_for(settings, **feature_kw)
+    model_hyper, train_hyper, feature_kw = _split_hyper(spec, hyper, settings=settings)
+    fparams = spec.features_for(**feature_kw, settings=settings)
     request = jsonable({"arch": arch, "model": model_hyper, "features": feature_kw,
                          "train": {k: v for k, v in hyper.items() if k in TRAIN_DEFAULTS}})
     if not force:
-        trained = _load_if_current(name, settings, request, fparams)
+        trained = _load_if_current(name, request, fparams, table, settings=settings)
         if trained is not None:
             return trained
-    return train(name, settings, arch=arch, model_hyper=model_hyper, train_hyper=train_hyper,
-                 request=request, fparams=fparams, callbacks=callbacks, score_on=score_on)
+    return train(name, table, arch=arch, model_hyper=model_hyper, train_hyper=train_hyper,
+                 request=request, fparams=fparams, callbacks=callbacks, score_on=score_on,
+                 settings=settings)
 
 
-def _load_if_current(name: str, settings: Settings, request: dict, fparams: dict) -> Trained | None:
-    """The saved model ``name`` if it answers ``request`` with ``fparams`` and passes every
-    check on load; otherwise None, with the reason printed."""
-    model_path, meta_path = paths_for(name, settings)
+def _load_if_current(name: str, request: dict, fparams: dict, table: pd.DataFrame | None = None, *,
+                     settings: Settings) -> Trained | None:
+    """The saved model ``name`` if it answers ``request`` with ``fparams``, was trained on
+    ``table`` (when given and recorded) and passes every check on load; otherwise None, with
+    the reason printed."""
+    model_path, meta_path = paths_for(name, settings=settings)
     if not (model_path.exists() and meta_path.exists()):
         return None
     try:
@@ -252,7 +256,10 @@ def _load_if_current(name: str, settings: Settings, request: dict, fparams: dict
             print(f"{name}: saved for other feature parameters ({meta.get('feature_params')}); "
                   "retraining")
             return None
-        trained = load(name, settings)
+        if table is not None and meta.get("table_digest") not in (None, table_digest(table)):
+            print(f"{name}: saved from another table (other tracks, splits or labels); retraining")
+            return None
+        trained = load(name, settings=settings)
     except SavedModelError as exc:
         print(f"{name}: {exc}; retraining")
         return None
@@ -293,11 +300,11 @@ def _options(spec: model_zoo.ModelSpec, train_hyper: dict, profile: Profile) -> 
     return h
 
 
-def _prepare(spec: model_zoo.ModelSpec, job: Task, settings: Settings, fparams: dict,
-             h: dict) -> _Data:
+def _prepare(spec: model_zoo.ModelSpec, job: Task, fparams: dict, h: dict, *,
+             settings: Settings) -> _Data:
     """Features (from the cache), labels, split rows, chunk length, input shape and the
     training split's normalisation statistics."""
-    fs = features.extract(job.table, spec.feature_kind, settings, **fparams)
+    fs = features.extract(job.table, spec.feature_kind, **fparams, settings=settings)
     split = fs.table["split"].to_numpy()
     tr, va = np.flatnonzero(split == "train"), np.flatnonzero(split == "valid")
     if not len(tr) or not len(va):
@@ -326,8 +333,8 @@ def _compile(spec: model_zoo.ModelSpec, job: Task, data: _Data, model_hyper: dic
     return model, global_batch
 
 
-def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, settings: Settings,
-         global_batch: int, checkpoint: Path, extra=()) -> tuple[dict, float, bool]:
+def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, global_batch: int,
+         checkpoint: Path, extra=(), *, settings: Settings) -> tuple[dict, float, bool]:
     """Fit on random chunks of the train split, validating on consecutive chunks of the
     valid split; returns (history, wall seconds, whether the time budget stopped it)."""
     fs, crops = data.fs, h["crops_per_track"]
@@ -361,7 +368,7 @@ def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, settings: Sett
 
 
 def _sidecar(name: str, spec, job: Task, data: _Data, model, model_hyper: dict, h: dict,
-             request: dict, settings: Settings, history: dict, wall: float, budget_hit: bool) -> dict:
+             request: dict, history: dict, wall: float, budget_hit: bool, *, settings: Settings) -> dict:
     """The sidecar's provenance (metrics are added once the model is scored)."""
     params = data.fs.params
     return {"version": SIDECAR_VERSION, "name": name, "arch": spec.name,
@@ -380,8 +387,8 @@ def _sidecar(name: str, spec, job: Task, data: _Data, model, model_hyper: dict, 
             "history": history, "n_params": int(model.count_params())}
 
 
-def _score(trained: Trained, fs: features.FeatureSet, settings: Settings, wall: float,
-           splits=("valid", "test")) -> dict:
+def _score(trained: Trained, fs: features.FeatureSet, wall: float, splits=("valid", "test"), *,
+           settings: Settings) -> dict:
     """Track-level metrics on ``splits`` (the valid and test splits), each written as a results row."""
     metrics = {}
     split = fs.table["split"]
@@ -390,46 +397,54 @@ def _score(trained: Trained, fs: features.FeatureSet, settings: Settings, wall: 
     for name in splits:
         if (split == name).any():
             metrics[name] = trained.evaluate(fs, name)
-            row = evaluation.result_row(trained.name, name, metrics[name], settings,
-                                        wall_time_s=wall, arch=trained.meta["arch"],
-                                        label=trained.meta["label"],
+            row = evaluation.result_row(trained.name, name, metrics[name], wall_time_s=wall,
+                                        arch=trained.meta["arch"], label=trained.meta["label"],
                                         aggregation="mean probability over chunks",
-                                        epochs_run=trained.meta["epochs_run"], **extra)
-            evaluation.save_result(row, settings)
+                                        epochs_run=trained.meta["epochs_run"], **extra, settings=settings)
+            evaluation.save_result(row, settings=settings)
     return jsonable(metrics)
 
 
-def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyper: dict,
+def train(name: str, table: pd.DataFrame | None = None, *, arch: str | None = None,
+          model_hyper: dict | None = None, train_hyper: dict | None = None,
           request: dict | None = None, fparams: dict | None = None, callbacks=None,
-          score_on=("valid", "test")) -> Trained:
-    """Train model ``arch`` on the current dataset's cached features and save it as ``name``.
+          score_on=("valid", "test"), settings: Settings | None = None) -> Trained:
+    """Train model ``arch`` (default: ``name``) on the cached features of ``table`` (default:
+    the current dataset's table) and save it as ``name``; the table's digest is recorded.
 
     Fitting uses the train split; early stopping, the learning-rate schedule and the
     checkpoint watch the valid split; test is touched once, at the end, for the results row.
-    ``fparams`` are the feature parameters (default: the spec's ``features_for(settings)``). The model and
+    ``fparams`` are the feature parameters (default: the spec's ``features_for()``). The model and
     its sidecar are saved as a pair (see :mod:`genre_lib.models.saving`). ``callbacks`` are
     extra Keras callbacks; ``score_on`` the splits scored at the end (see :func:`load_or_train`).
     """
     from . import seed_everything
 
+    settings = settings or get_settings()
+    arch, model_hyper, train_hyper = arch or name, model_hyper or {}, train_hyper or {}
     spec = model_zoo.spec(arch)
     h = _options(spec, train_hyper, settings.profile)
     h["seed"] = settings.seed if h["seed"] is None else int(h["seed"])
-    job = task(settings, target=h["target"], n_tags=int(h["n_tags"]))
-    data = _prepare(spec, job, settings, fparams or spec.features_for(settings), h)
+    if table is None:
+        from .datasets import load_table
+
+        table = load_table(settings=settings)
+    job = task(table, target=h["target"], n_tags=int(h["n_tags"]), settings=settings)
+    data = _prepare(spec, job, fparams or spec.features_for(settings=settings), h, settings=settings)
     seed_everything(h["seed"])
     model, global_batch = _compile(spec, job, data, model_hyper, h)
     settings.models_dir.mkdir(parents=True, exist_ok=True)
-    model_path, meta_path = paths_for(name, settings)
+    model_path, meta_path = paths_for(name, settings=settings)
     ckpt = model_path.with_name(f"{name}.checkpoint.keras")
-    history, wall, budget_hit = _fit(name, model, spec, job, data, h, settings, global_batch, ckpt,
-                                     callbacks)
+    history, wall, budget_hit = _fit(name, model, spec, job, data, h, global_batch, ckpt, callbacks,
+                                     settings=settings)
     if request is None:
         request = jsonable({"arch": arch, "model": model_hyper, "train": train_hyper})
-    meta = _sidecar(name, spec, job, data, model, model_hyper, h, request, settings, history,
-                    wall, budget_hit)
+    meta = _sidecar(name, spec, job, data, model, model_hyper, h, request, history, wall,
+                    budget_hit, settings=settings)
+    meta["table_digest"] = table_digest(table)
     trained = Trained(model, name, job.classes, history, model_path, meta, settings)
-    meta["metrics"] = _score(trained, data.fs, settings, wall, score_on)
+    meta["metrics"] = _score(trained, data.fs, wall, score_on, settings=settings)
     trained.meta = save_pair(model, meta, model_path, meta_path)
     ckpt.unlink(missing_ok=True)
     shown = ", ".join(f"{s} {k} {v:.3f}" for s, m in meta["metrics"].items() for k, v in m.items()
@@ -439,31 +454,5 @@ def train(name: str, settings: Settings, arch: str, model_hyper: dict, train_hyp
     return trained
 
 
-# Names that moved to modules of their own stay importable from here for older callers
-# (genre_lib.interpret uses chunk_starts, crop and to_layout); new code imports them from
-# where they live now.
-_MOVED = {
-    "pipeline": ("AUGMENTATIONS", "augment_batch", "chunk_length", "chunk_starts", "crop",
-                 "encode_labels", "eval_dataset", "input_shape_for", "numpy_chunks",
-                 "to_layout", "train_dataset"),
-    "evaluation": ("comparison", "summary_table", "tag_metrics"),
-    "devices": ("gpus",),
-}
-
-
-def __getattr__(name: str):
-    import importlib
-
-    for module, names in _MOVED.items():
-        if name in names:
-            return getattr(importlib.import_module(f"{__package__}.{module}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["Task", "task", "choose_target", "top_tags", "make_callbacks", "make_optimizer",
-           "OPTIMIZERS", "SCHEDULES", "load_or_train",
-           "train", "subset", "TrainingError", "TRAIN_DEFAULTS", "WAVEFORM_SR",
-           # defined elsewhere, importable from here too
-           "Trained", "load", "load_all", "paths_for", "saved_models", "SavedModelError",
-           "SIDECAR_VERSION", "Normaliser", "describe_device", "get_strategy", "has_genres",
-           "has_tags"]
+__all__ = ["Task", "task", "choose_target", "top_tags", "load_or_train", "train", "TrainingError",
+           "TRAIN_DEFAULTS", "WAVEFORM_SR"]

@@ -60,17 +60,17 @@ def classical_rows(settings, seeds) -> list[dict]:
     from genre_lib import analysis, baselines
     from genre_lib.datasets import has_genres, load_table
 
-    table = load_table(settings)
+    table = load_table(settings=settings)
     if not has_genres(table):
         print("  03: no single genre per track; the classical baselines are skipped")
         return []
-    X_stats, images, data = analysis.classical_inputs(table, settings)
+    X_stats, images, data = analysis.classical_inputs(table, settings=settings)
     splits = {"mfcc_stats": baselines.splits_from_features(X_stats, data, "mfcc_stats"),
               "logmel_32x32": baselines.splits_from_features(images, data, "logmel_32x32")}
     rows = []
     for seed in seeds:
         for name, sp in splits.items():
-            run = baselines.run_all(sp, settings.with_(seed=seed), save=False, progress=False)
+            run = baselines.run_all(sp, save=False, progress=False, settings=settings.with_(seed=seed))
             for _, r in run.table.iterrows():
                 model = f"{r['model']} on {name}"
                 rows.append(dict(notebook="03", model=model, seed=seed, split="valid",
@@ -92,7 +92,7 @@ def deep_rows(settings, seeds, notebooks) -> tuple[list[dict], dict]:
         s_settings, extra = seed_settings(settings, seed)
         for nb, name, kw in wanted:
             start = time.perf_counter()
-            trained = training.load_or_train(name, s_settings, **kw, **extra)
+            trained = training.load_or_train(name, **kw, **extra, settings=s_settings)
             meta = trained.meta
             scores = meta["metrics"]
             metric = "accuracy" if "accuracy" in scores["valid"] else "roc_auc"
@@ -215,7 +215,7 @@ def main(argv=None) -> int:
     frame.to_csv(out_csv, index=False)
     from genre_lib.datasets import load_table
 
-    table = load_table(settings)
+    table = load_table(settings=settings)
     n_test = int((table["split"] == "test").sum()) or None
     text = markdown(summarise(frame), settings, seeds, wall, n_test)
     out_md = HOME / "docs" / f"spread_{settings.run_name}.md"

@@ -24,7 +24,7 @@ def ci_table(ci_settings):
     """The ci-profile synthetic dataset table (generated once per test session)."""
     from genre_lib.datasets import load_table
 
-    return load_table(ci_settings)
+    return load_table(settings=ci_settings)
 
 
 @pytest.fixture
@@ -43,11 +43,11 @@ def small_model(ci_settings, ci_table):
     to train), one epoch, saved as ``small_cnn1d_mel`` under ``ci_settings.models_dir``.
 
     Shared, so never changed in place: a test that edits, damages or renames the saved pair
-    copies it (``training.paths_for``) into a work folder of its own first.
+    copies it (``models.paths_for``) into a work folder of its own first.
     """
     from genre_lib import training
 
-    return training.load_or_train(SMALL_MODEL, ci_settings, arch="cnn1d_mel", epochs=1)
+    return training.load_or_train(SMALL_MODEL, arch="cnn1d_mel", epochs=1, settings=ci_settings)
 
 
 # -- real-layout dataset copies (tests/fixtures_real.py), built once per session ------------------

@@ -188,7 +188,7 @@ def test_analysis_figures(tmp_path):
     maps = {("blobs", "pca"): analysis.project(X, "pca"), ("blobs", "mds"): analysis.project(X, "mds")}
     fig = plotting.projection_grid(maps, y, analysis.projection_scores(maps, y))
     assert "agreement" in fig.axes[0].get_title()
-    path = plotting.save(fig, "test_projection_grid", settings)
+    path = plotting.save(fig, "test_projection_grid", settings=settings)
     assert path.exists() and path.parent == settings.figures_dir
     table = pd.DataFrame({"model": ["svc", "knn"], "features": ["m", "m"], "valid_accuracy": [0.5, 0.4],
                           "accuracy": [0.6, 0.3], "f1_macro": [0.55, 0.2]})
@@ -230,9 +230,9 @@ def test_classical_inputs_are_the_cached_kinds_aligned(ci_settings, ci_table):
     """The 32x32 images from the store equal shrinking the cached log-mels, track by track."""
     from genre_lib import features
 
-    X_stats, X_images, table = analysis.classical_inputs(ci_table, ci_settings)
+    X_stats, X_images, table = analysis.classical_inputs(ci_table, settings=ci_settings)
     assert X_stats.shape == (len(table), 140) and X_images.shape == (len(table), 1024)
-    mel = features.extract(table, "logmel", ci_settings)
+    mel = features.extract(table, "logmel", settings=ci_settings)
     np.testing.assert_allclose(X_images[:5], analysis.downsample_images(np.asarray(mel.X)[:5]),
                                rtol=1e-5, atol=1e-4)
 

@@ -59,14 +59,15 @@ def test_results_row(writes, tmp_path):
 
     seen, fail_on = writes
     s = get_settings(work_dir=tmp_path, profile="ci", dataset="synth")
-    path = evaluation.save_result(evaluation.result_row("m", "test", {"accuracy": 0.5}, s), s)
+    row = evaluation.result_row("m", "test", {"accuracy": 0.5}, settings=s)
+    path = evaluation.save_result(row, settings=s)
     assert json.loads(path.read_text())["accuracy"] == 0.5
     fail_on.add(path.name)
     with pytest.raises(OSError):
-        evaluation.save_result(evaluation.result_row("m", "test", {"accuracy": 0.9}, s), s)
+        evaluation.save_result(evaluation.result_row("m", "test", {"accuracy": 0.9}, settings=s), settings=s)
     assert seen == [path.name] * 2 and json.loads(path.read_text())["accuracy"] == 0.5
     assert _only(path.parent) == [path.name]
-    assert evaluation.load_results(s)["accuracy"].tolist() == [0.5]
+    assert evaluation.load_results(settings=s)["accuracy"].tolist() == [0.5]
 
 
 def test_audio_check_cache(writes, tmp_path):
@@ -101,7 +102,7 @@ def test_synth_table_and_manifest(writes, tmp_path, monkeypatch):
 
     monkeypatch.setattr(synth, "_write_one", fake_clip)
     s = get_settings(dataset="synth", profile="ci", data_dir=tmp_path / "data", jobs=1)
-    root = synth.build(s, progress=False)
+    root = synth.build(progress=False, settings=s)
     assert seen == ["metadata.csv", "manifest.json"]
     table = pd.read_csv(root / "metadata.csv")
     assert (root / "metadata.csv").read_bytes() == table.to_csv(index=False).encode()

@@ -16,8 +16,8 @@ module's, each top-level function's and class's, and each method's (and property
     ``genre_lib.mod.name`` or ``mod.name`` (``mod`` imported from genre_lib; ``mod`` may be a
     dotted path such as ``models.crnn``), or ``gl.name`` at the front door, or imported by
     name (``from genre_lib.mod import name``). A module holds a name when it defines it or
-    binds the very same object (a re-export, or ``training``'s names that moved elsewhere),
-    so ``training.make_callbacks(`` counts for ``callbacks.make_callbacks`` while
+    binds the very same object (a re-export at a package's front door), so ``models.load(``
+    counts for ``models.trained.load`` while
     ``keras.saving.load_model`` counts for nothing of genre_lib;
   - a method or property: ``.name`` after anything (a notebook's variables have no types
     to check);
@@ -284,13 +284,13 @@ def test_the_rule_reads_code_as_documented():
     code = code_without_comments(
         "import genre_lib as gl\n"
         "import keras\n"
-        "from genre_lib import training\n"
+        "from genre_lib import models\n"
         "from genre_lib.serve import Predictor\n"
         "# gl.analysis.project(X, 'pca')   (a comment: not a use)\n"
         "print('gl.analysis.knn_agreement')  # nor is one in a string\n"
         "print(f'{gl.analysis.components_for(r, 0.9)}')  # but an f-string's expression is\n"
         "keras.saving.load_model('m.keras')\n"
-        "training.make_callbacks(3)\n"
+        "models.load('cnn2d')\n"
         "x = gl.models.crnn.build_crnn1d\n"
         "p = trained.predict_file(song)\n")
     refs = references(code)
@@ -302,8 +302,8 @@ def test_the_rule_reads_code_as_documented():
     def used(title):
         return uses(refs, item(title), everything)
 
-    assert used("genre_lib.callbacks.make_callbacks")        # re-exported by training
-    assert used("genre_lib.callbacks")                       # so its module is used too
+    assert used("genre_lib.models.trained.load")             # re-exported by models
+    assert used("genre_lib.models.trained")                  # so its module is used too
     assert used("genre_lib.models.crnn.build_crnn1d")        # a dotted module path
     assert used("genre_lib.serve.predict.Predictor")         # imported by name
     assert used("genre_lib.models.trained.Trained.predict_file")   # a method: any .predict_file

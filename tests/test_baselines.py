@@ -77,7 +77,7 @@ def test_run_all_easy_problem_table_and_results(tmp_path):
     settings = get_settings(dataset="synth", profile="ci", work_dir=tmp_path, data_dir=tmp_path)
     table, X = _table_and_X(sep=4.0)
     sp = baselines.splits_from_features(X, table, "toy")
-    run = baselines.run_all(sp, settings, progress=False)
+    run = baselines.run_all(sp, progress=False, settings=settings)
     t = run.table.set_index("model")
     assert list(t.index) == ["svc_rbf", "knn", "logreg", "tree", "forest", "xgboost"]
     for col in ("valid_accuracy", "accuracy", "top2_accuracy", "f1_macro", "f1_weighted",
@@ -91,20 +91,20 @@ def test_run_all_easy_problem_table_and_results(tmp_path):
     assert t.loc[run.best_on_valid(), "valid_accuracy"] == t["valid_accuracy"].max()
     # predictions are decoded back to the genre names
     assert set(run.predictions["xgboost"]["y_pred"]) <= set(sp.classes)
-    saved = evaluation.load_results(settings, split="test")
+    saved = evaluation.load_results(split="test", settings=settings)
     assert len(saved) == 6 and set(saved["features"]) == {"toy"}
     row = json.loads(run.result_paths[0].read_text())
     assert row["split"] == "test" and row["selected_on"] == "valid" and "valid_accuracy" in row
     assert json.loads(row["params"]).keys() == {"C", "gamma"}
     with pytest.raises(ValueError, match="unknown baseline"):
-        baselines.run_all(sp, settings, models=["svm"], save=False, progress=False)
+        baselines.run_all(sp, models=["svm"], save=False, progress=False, settings=settings)
 
 
 def test_run_all_chance_level_on_noise(tmp_path):
     settings = get_settings(dataset="synth", profile="ci", work_dir=tmp_path, data_dir=tmp_path)
     table, X = _table_and_X(n_per=(20, 10, 30), sep=0.0, seed=5)
     sp = baselines.splits_from_features(X, table, "noise")
-    run = baselines.run_all(sp, settings, models=["svc_rbf", "knn"], save=False, progress=False)
+    run = baselines.run_all(sp, models=["svc_rbf", "knn"], save=False, progress=False, settings=settings)
     assert (run.table["accuracy"] < 0.6).all()  # chance is 1/3: nothing to learn
 
 
@@ -125,12 +125,12 @@ def _write_fma_features(path, ids):
 
 def test_load_fma_precomputed(tmp_path):
     settings = get_settings(dataset="fma_small", data_dir=tmp_path, work_dir=tmp_path)
-    assert baselines.load_fma_precomputed(settings) is None  # absent: None, no error
+    assert baselines.load_fma_precomputed(settings=settings) is None  # absent: None, no error
     meta = tmp_path / "fma_metadata"
     meta.mkdir()
     ids = list(range(2, 2 + 30))
     _write_fma_features(meta / "features.csv", ids)
-    frame = baselines.load_fma_precomputed(settings)
+    frame = baselines.load_fma_precomputed(settings=settings)
     assert frame.shape == (30, 6)
     assert list(frame.index[:2]) == ["000002", "000003"] and frame.index.name == "track_id"
     assert list(frame.columns[:3]) == ["chroma_cens_mean_01", "chroma_cens_std_01", "mfcc_mean_01"]
@@ -149,7 +149,7 @@ def test_load_fma_precomputed(tmp_path):
     assert baselines.precomputed_splits(table, frame, "all").n_features == 6
     (meta / "features.csv").write_text("not,a\nfeatures,file\n")
     with pytest.raises(DatasetError, match="features.csv"):
-        baselines.load_fma_precomputed(settings)
+        baselines.load_fma_precomputed(settings=settings)
 
 
 def test_evaluation_confusion_and_track_metrics():
@@ -193,15 +193,15 @@ def test_fma_features_path_follows_the_table(tmp_path):
     elsewhere.parent.mkdir()
     _write_fma_features(elsewhere, [2, 3, 4])
     table = pd.DataFrame({"track_id": ["000002"]})
-    assert baselines.fma_features_path(settings) is None
+    assert baselines.fma_features_path(settings=settings) is None
     table.attrs["features_csv"] = str(elsewhere)
-    assert baselines.fma_features_path(settings, table) == elsewhere
-    assert baselines.load_fma_precomputed(settings, table=table).shape == (3, 6)
+    assert baselines.fma_features_path(table, settings=settings) == elsewhere
+    assert baselines.load_fma_precomputed(table, settings=settings).shape == (3, 6)
 
 
 def test_fma_features_path_ignores_other_attrs(tmp_path):
     settings = get_settings(dataset="gtzan", data_dir=tmp_path, work_dir=tmp_path)
     table = pd.DataFrame({"track_id": ["blues.00000"]})
     table.attrs["features_csv"] = {"30s": str(tmp_path / "features_30_sec.csv")}  # not FMA's
-    assert baselines.fma_features_path(settings, table) is None
-    assert baselines.load_fma_precomputed(settings, table=table) is None
+    assert baselines.fma_features_path(table, settings=settings) is None
+    assert baselines.load_fma_precomputed(table, settings=settings) is None

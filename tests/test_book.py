@@ -61,7 +61,7 @@ def checkout(tmp_path):
 
 
 def test_stage_lays_out_the_book(checkout):
-    out, notes = book.stage(checkout)
+    out, notes = book.stage(settings=checkout)
     assert notes == []
     assert sorted(p.name for p in (out / "notebooks").iterdir()) == ["01_a.ipynb", "02_b.ipynb"]
     index = (out / "index.md").read_text()
@@ -79,7 +79,7 @@ def test_stage_lays_out_the_book(checkout):
 def test_a_missing_notebook_is_named_with_the_command_that_makes_it(checkout):
     (checkout.build_dir / "tiny" / "02_b.ipynb").unlink()
     with pytest.raises(book.BookError) as err:
-        book.stage(checkout)
+        book.stage(settings=checkout)
     message = str(err.value)
     assert message.startswith("02_b.ipynb: not executed") and "python -m genre_lib run 02" in message
     assert "\n" not in message
@@ -88,7 +88,7 @@ def test_a_missing_notebook_is_named_with_the_command_that_makes_it(checkout):
 def test_an_errored_notebook_is_named_with_its_error(checkout):
     nbformat.write(_notebook("01 · First steps", error=True), checkout.build_dir / "tiny" / "01_a.ipynb")
     with pytest.raises(book.BookError) as err:
-        book.stage(checkout)
+        book.stage(settings=checkout)
     message = str(err.value)
     assert message.startswith("01_a.ipynb: cell 2 failed") and "ValueError: bad shape" in message
     assert "python -m genre_lib run 01" in message and "\n" not in message
@@ -97,12 +97,12 @@ def test_an_errored_notebook_is_named_with_its_error(checkout):
 def test_a_notebook_never_run_or_stopped_early_is_reported(checkout, tmp_path):
     nbformat.write(_notebook("01 · First steps", run=False), checkout.build_dir / "tiny" / "01_a.ipynb")
     with pytest.raises(book.BookError, match=r"^01_a\.ipynb: .* has no executed cell"):
-        book.stage(checkout)
+        book.stage(settings=checkout)
     stopped = _notebook("01 · First steps")
     stopped.cells.append(nbformat.v4.new_code_cell("y = 2"))
     nbformat.write(stopped, checkout.build_dir / "tiny" / "01_a.ipynb")
     with pytest.raises(book.BookError, match=r"^01_a\.ipynb: execution stopped before cell 3"):
-        book.stage(checkout)
+        book.stage(settings=checkout)
 
 
 def test_a_notebook_changed_after_its_run_gives_a_note(checkout):
@@ -110,7 +110,7 @@ def test_a_notebook_changed_after_its_run_gives_a_note(checkout):
     nb = nbformat.read(path, as_version=4)
     nb.cells[0].source += "\nA new sentence.\n"
     nbformat.write(nb, path)
-    _, notes = book.stage(checkout)
+    _, notes = book.stage(settings=checkout)
     assert len(notes) == 1 and notes[0].startswith("01_a.ipynb: changed after it was executed")
 
 

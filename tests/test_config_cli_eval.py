@@ -44,13 +44,13 @@ def test_metrics_and_result_rows(tmp_path):
     m = evaluation.classification_metrics(y_true, ["x", "z", "x"], proba, ["x", "y", "z"])
     assert m["accuracy"] == pytest.approx(1 / 3)
     assert m["top2_accuracy"] == pytest.approx(1.0)
-    row = evaluation.result_row("svm", "test", m, s, wall_time_s=1.234)
-    path = evaluation.save_result(row, s)
+    row = evaluation.result_row("svm", "test", m, wall_time_s=1.234, settings=s)
+    path = evaluation.save_result(row, settings=s)
     saved = json.loads(path.read_text())
     assert saved["split"] == "test" and saved["model"] == "svm" and "numpy" in saved["versions"]
     with pytest.raises(ValueError):
-        evaluation.result_row("svm", "validation", m, s)
-    table = evaluation.comparison_table(evaluation.load_results(s), "gtzan")
+        evaluation.result_row("svm", "validation", m, settings=s)
+    table = evaluation.comparison_table(evaluation.load_results(settings=s), "gtzan")
     assert table["origin"].str.startswith("published").sum() >= 5
     assert (table["origin"] == "measured here (test split)").sum() == 1
 
@@ -81,8 +81,9 @@ def test_comparison_labels_baselines_and_origins(tmp_path):
     for model, extra in (("svc on mfcc_stats", {"features": "mfcc_stats"}),
                          ("rf", {"features": "mfcc_stats"}), ("cnn2d", {"arch": "cnn2d"}),
                          ("crnn1d", {"arch": "crnn1d"})):
-        evaluation.save_result(evaluation.result_row(model, "test", {"accuracy": 0.5}, s, **extra), s)
-    table = evaluation.comparison(s, names=["cnn2d"])
+        row = evaluation.result_row(model, "test", {"accuracy": 0.5}, **extra, settings=s)
+        evaluation.save_result(row, settings=s)
+    table = evaluation.comparison(names=["cnn2d"], settings=s)
     ours = table[table["origin"] == "measured here (test split)"]["system"].tolist()
     assert ours[0] == "cnn2d" and "crnn1d" not in ours  # deep models first, limited to names
     assert set(ours) == {"cnn2d", "svc on mfcc_stats", "rf on mfcc_stats"}
@@ -130,11 +131,12 @@ def test_results_table_joins_valid_rows(tmp_path, capsys):
     from genre_lib.runner import print_results
 
     s = get_settings(work_dir=tmp_path, profile="ci")
-    print_results(s)
+    print_results(settings=s)
     assert "no test results" in capsys.readouterr().out
     for split, acc in (("valid", 0.9), ("test", 0.7)):
-        evaluation.save_result(evaluation.result_row("cnn", split, {"accuracy": acc, "f1_macro": acc}, s), s)
-    print_results(s, markdown=True)
+        row = evaluation.result_row("cnn", split, {"accuracy": acc, "f1_macro": acc}, settings=s)
+        evaluation.save_result(row, settings=s)
+    print_results(markdown=True, settings=s)
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("| model | accuracy") and len(out) == 3
     assert "| cnn | 0.700 | 0.700 |" in out[2] and "0.900" in out[2]
@@ -146,7 +148,8 @@ def test_results_table_ranks_on_validation_not_test(tmp_path, capsys):
     s = get_settings(work_dir=tmp_path, profile="ci")
     for model, valid, test in (("later_on_test", 0.9, 0.6), ("better_on_test", 0.8, 0.7)):
         for split, acc in (("valid", valid), ("test", test)):
-            evaluation.save_result(evaluation.result_row(model, split, {"accuracy": acc}, s), s)
-    print_results(s, markdown=True)
+            row = evaluation.result_row(model, split, {"accuracy": acc}, settings=s)
+            evaluation.save_result(row, settings=s)
+    print_results(markdown=True, settings=s)
     rows = capsys.readouterr().out.splitlines()[2:]
     assert [r.split("|")[1].strip() for r in rows] == ["later_on_test", "better_on_test"]

@@ -69,7 +69,7 @@ def test_truncated_tracks_csv_is_refused(fma_source, tmp_path):
         tracks = _fma_copy(fma_source, data)
         tracks.write_text(full[:cut], encoding="utf-8")
         settings = settings_for(data, "fma_small")
-        text = one_line_error(lambda s=settings: datasets.load_table(s, progress=False),
+        text = one_line_error(lambda s=settings: datasets.load_table(progress=False, settings=s),
                               "tracks.csv")
         assert str(tracks) in text, where
         assert "cut off" in text or "middle of a row" in text, (where, text)
@@ -84,7 +84,7 @@ def test_missing_genres_all_is_a_loud_warning(fma_source, tmp_path, capsys):
     with open(tracks, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([r[:col] + r[col + 1:] for r in rows])
     with pytest.warns(UserWarning, match="no track/genres_all column"):
-        table = fma.load_table(settings_for(data, "fma_small"), progress=False)
+        table = fma.load_table(progress=False, settings=settings_for(data, "fma_small"))
     assert "warning:" in capsys.readouterr().out
     assert all(t == [] for t in table["tags"]) and table["genre"].notna().all()
 
@@ -106,13 +106,13 @@ def test_unreadable_file_and_link_loop_are_reported_skips(tmp_path, monkeypatch,
     real_open = builtins.open
     fr.deny_reading(monkeypatch, denied)
     settings = settings_for(data, "gtzan")
-    table = datasets.load_table(settings, progress=False, verbose=False)
+    table = datasets.load_table(progress=False, verbose=False, settings=settings)
     skipped = table.attrs["skipped"]
     assert "Permission denied" in skipped[blues]
     assert "symbolic links" in skipped[jazz]
     text = datasets.summary(table)
     assert f"{blues}: cannot read" in text and f"{jazz}: cannot read" in text
-    report = status.status_report(settings)
+    report = status.status_report(settings=settings)
     assert "[present] gtzan" in report and "40 clips" in report   # the loop is listed
     # the command line reports the same, with no traceback
     from genre_lib.__main__ import main
@@ -126,7 +126,7 @@ def test_unreadable_file_and_link_loop_are_reported_skips(tmp_path, monkeypatch,
     assert f"{blues}: cannot read (Permission denied)" in out and "[present] gtzan" in out
     # an access failure is not remembered: once readable, the file is used
     monkeypatch.setattr(builtins, "open", real_open)
-    again = datasets.load_table(settings, progress=False, verbose=False)
+    again = datasets.load_table(progress=False, verbose=False, settings=settings)
     assert blues not in again.attrs["skipped"]
 
 
@@ -138,7 +138,7 @@ def test_empty_gtzan_test_list_is_refused(tmp_path):
     info = fr.build_gtzan_original(data / "gtzan", per_genre=4, seconds=3.2)
     fr.write_split_lists(data / "gtzan", info["split"])     # lists beside the data replace the
     (data / "gtzan" / "test_filtered.txt").write_text("")    # shipped ones: a damaged one is refused
-    text = one_line_error(lambda: datasets.load_table(settings_for(data, "gtzan"), progress=False),
+    text = one_line_error(lambda: datasets.load_table(progress=False, settings=settings_for(data, "gtzan")),
                           "names no clip")
     assert str(data / "gtzan" / "test_filtered.txt") in text
 
@@ -169,7 +169,7 @@ def test_mtat_row_without_path_is_missing(mtat_rows):
         rows[5][-1] = ""
 
     edit(drop_path)
-    table = datasets.load_table(settings_for(data, "mtat"), progress=False, verbose=False)
+    table = datasets.load_table(progress=False, verbose=False, settings=settings_for(data, "mtat"))
     reason = table.attrs["skipped"][clip]
     assert reason.startswith("missing") and "mp3_path" in reason and "row 6" in reason
     assert "directory" not in reason and clip not in set(table["track_id"])
@@ -185,7 +185,7 @@ def test_mtat_tag_value_two_is_rejected(mtat_rows):
     path = edit(two)
     text = one_line_error(lambda: mtat.read_annotations(path), r"row 4 \(clip_id")
     assert str(path) in text and "'guitar' is '2'" in text
-    one_line_error(lambda: datasets.load_table(settings_for(data, "mtat"), progress=False),
+    one_line_error(lambda: datasets.load_table(progress=False, settings=settings_for(data, "mtat")),
                    "must hold 0 or 1")
 
 

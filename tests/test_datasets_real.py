@@ -66,7 +66,7 @@ def _contract(table: pd.DataFrame, dataset: str, clip_seconds: float) -> None:
 def test_gtzan_uses_the_shipped_fault_filtered_split(gtzan_original, capsys):
     data, info = gtzan_original
     assert not list(data.rglob("*_filtered.txt"))          # no lists beside the data
-    table = datasets.load_table(settings_for(data, "gtzan"), progress=False)
+    table = datasets.load_table(progress=False, settings=settings_for(data, "gtzan"))
     out = capsys.readouterr().out
     _contract(table, "gtzan", 30.0)
     # every fixture clip has the split its shipped list gives it
@@ -96,7 +96,7 @@ def test_gtzan_uses_the_shipped_fault_filtered_split(gtzan_original, capsys):
 def test_gtzan_kaggle_skips_broken_and_short_clips(gtzan_kaggle, capsys):
     data, info = gtzan_kaggle
     settings = settings_for(data, "gtzan")
-    table = gtzan.load_table(settings, progress=False)
+    table = gtzan.load_table(progress=False, settings=settings)
     out = capsys.readouterr().out
     _contract(table, "gtzan", 30.0)
     skipped = table.attrs["skipped"]
@@ -113,7 +113,7 @@ def test_gtzan_kaggle_skips_broken_and_short_clips(gtzan_kaggle, capsys):
     assert "fault-filtered" in out and "shipped with genre_lib" in out and "jazz.00054" in out
     assert "random split" not in out
     assert (pd.crosstab(table["genre"], table["split"]) >= 1).all().all()
-    again = gtzan.load_table(settings, progress=False, verbose=False)
+    again = gtzan.load_table(progress=False, verbose=False, settings=settings)
     pd.testing.assert_frame_equal(table[["track_id", "split"]], again[["track_id", "split"]])
     text = datasets.summary(table)
     assert "skipped 2 file(s)" in text and "jazz.00054" in text
@@ -121,17 +121,17 @@ def test_gtzan_kaggle_skips_broken_and_short_clips(gtzan_kaggle, capsys):
 
 def test_gtzan_split_options(gtzan_kaggle, gtzan_original, tmp_path, capsys):
     data, _ = gtzan_kaggle
-    default = gtzan.load_table(settings_for(data, "gtzan"), progress=False, verbose=False)
-    filtered = gtzan.load_table(settings_for(data, "gtzan"), split="filtered", progress=False,
-                                verbose=False)
+    default = gtzan.load_table(progress=False, verbose=False, settings=settings_for(data, "gtzan"))
+    filtered = gtzan.load_table(split="filtered", progress=False,
+                                verbose=False, settings=settings_for(data, "gtzan"))
     pd.testing.assert_frame_equal(default[["track_id", "split"]], filtered[["track_id", "split"]])
     with pytest.raises(DatasetError, match="split_dir"):          # asked for, not there
-        gtzan.load_table(settings_for(data, "gtzan"), split_dir=tmp_path, progress=False)
+        gtzan.load_table(split_dir=tmp_path, progress=False, settings=settings_for(data, "gtzan"))
     with pytest.raises(ValueError, match="split must be"):
-        gtzan.load_table(settings_for(data, "gtzan"), split="official", progress=False)
+        gtzan.load_table(split="official", progress=False, settings=settings_for(data, "gtzan"))
     data, info = gtzan_original
     capsys.readouterr()
-    table = gtzan.load_table(settings_for(data, "gtzan"), split="random", progress=False)
+    table = gtzan.load_table(split="random", progress=False, settings=settings_for(data, "gtzan"))
     out = capsys.readouterr().out
     # a random split only on request: every clip on disk, those outside the lists included
     assert len(table) == len(info["ids"]) and table.attrs["split_source"].startswith("random")
@@ -144,7 +144,7 @@ def test_genre_split_random_gives_the_random_split_with_the_warning(gtzan_origin
     data, info = gtzan_original
     settings = get_settings(dataset="gtzan", profile=CI_ALL, data_dir=data, split="random",
                             work_dir=data.parent / "work", jobs=2)
-    table = datasets.load_table(settings, progress=False)
+    table = datasets.load_table(progress=False, settings=settings)
     out = capsys.readouterr().out
     assert out.count("warning: a random split was asked for") == 1     # once, not twice
     assert "GENRE_SPLIT=random" in out and "artist" in out and "inflated" in out
@@ -156,7 +156,7 @@ def test_genre_split_random_gives_the_random_split_with_the_warning(gtzan_origin
     assert any(lists[t] != s for t, s in zip(table["track_id"], table["split"]) if t in listed)
     assert "split rule: random" in datasets.summary(table)
     # data status says which split the loader uses
-    assert "split: random (GENRE_SPLIT=random)" in status.status_report(settings)
+    assert "split: random (GENRE_SPLIT=random)" in status.status_report(settings=settings)
 
 
 def test_lists_beside_the_data_replace_the_shipped_ones(tmp_path, capsys):
@@ -168,23 +168,23 @@ def test_lists_beside_the_data_replace_the_shipped_ones(tmp_path, capsys):
            "valid": [t for t in ids if t in info["split"]["train"]], "test": []}
     own["test"], own["train"] = own["train"][::2], own["train"][1::2]
     fr.write_split_lists(data / "gtzan", own)
-    table = datasets.load_table(settings_for(data, "gtzan"), progress=False)
+    table = datasets.load_table(progress=False, settings=settings_for(data, "gtzan"))
     out = capsys.readouterr().out
     for s in ("train", "valid", "test"):
         assert set(table.loc[table["split"] == s, "track_id"]) == set(own[s])
     assert "beside the data" in table.attrs["split_source"] and "replace" in out
     assert "the published split has 443/197/290" in out
     assert f"lists found beside the data in {data / 'gtzan'}" in status.status_report(
-        settings_for(data, "gtzan"))
+        settings=settings_for(data, "gtzan"))
     # copies of the shipped lists (an older download fetched them) are recognised as such
     for name in ("train", "valid", "test"):
         (data / "gtzan" / f"{name}_filtered.txt").write_bytes(
             (fr.GTZAN_LISTS / f"{name}_filtered.txt").read_bytes())
-    table = gtzan.load_table(settings_for(data, "gtzan"), progress=False, verbose=False)
+    table = gtzan.load_table(progress=False, verbose=False, settings=settings_for(data, "gtzan"))
     assert "identical to those shipped" in table.attrs["split_source"]
     # an incomplete set beside the data is ignored, with a note; the shipped lists are used
     (data / "gtzan" / "valid_filtered.txt").unlink()
-    table = gtzan.load_table(settings_for(data, "gtzan"), progress=False)
+    table = gtzan.load_table(progress=False, settings=settings_for(data, "gtzan"))
     out = capsys.readouterr().out
     assert "incomplete split lists" in out and "shipped with genre_lib" in table.attrs["split_source"]
     lists = fr.gtzan_shipped_split()
@@ -224,11 +224,11 @@ def test_shipped_lists_are_package_data():
 def test_gtzan_ci_profile_subsamples(gtzan_original):
     data, _ = gtzan_original
     tiny = dataclasses.replace(PROFILE_TABLE["ci"], max_tracks_per_label=2)
-    table = gtzan.load_table(settings_for(data, "gtzan", tiny), split="random", progress=False,
-                             verbose=False)
+    table = gtzan.load_table(split="random", progress=False,
+                             verbose=False, settings=settings_for(data, "gtzan", tiny))
     counts = table.groupby(["genre", "split"]).size()
     assert counts.max() <= 1 and table["genre"].nunique() == 10
-    table = gtzan.load_table(settings_for(data, "gtzan", tiny), progress=False, verbose=False)
+    table = gtzan.load_table(progress=False, verbose=False, settings=settings_for(data, "gtzan", tiny))
     counts = table.groupby(["genre", "split"]).size()
     assert counts.max() <= 1 and table["genre"].nunique() == 10
 
@@ -245,28 +245,28 @@ def test_read_split_list(tmp_path):
 def test_gtzan_kaggle_feature_tables(gtzan_kaggle):
     data, info = gtzan_kaggle
     settings = settings_for(data, "gtzan")
-    table = gtzan.load_table(settings, progress=False, verbose=False)
-    f30 = gtzan.load_features(settings, 30, table)
+    table = gtzan.load_table(progress=False, verbose=False, settings=settings)
+    f30 = gtzan.load_features(table, 30, settings=settings)
     assert list(f30.index) == list(table["track_id"])
     assert f30.shape[1] == info["feature_names"] and f30.dtypes.eq(np.float32).all()
-    f3 = gtzan.load_features(settings, 3, table)
+    f3 = gtzan.load_features(table, 3, settings=settings)
     assert len(f3) == 10 * len(table) and sorted(set(f3["segment"])) == list(range(10))
 
 
 def test_validation_is_cached_and_refreshed(gtzan_original, monkeypatch):
     data, info = gtzan_original
     settings = settings_for(data, "gtzan")
-    gtzan.load_table(settings, progress=False, verbose=False)        # fills the cache
+    gtzan.load_table(progress=False, verbose=False, settings=settings)        # fills the cache
     calls = []
     real = local.probe_audio
     monkeypatch.setattr(local, "probe_audio", lambda p: calls.append(p) or real(p))
-    gtzan.load_table(settings, progress=False, verbose=False)
+    gtzan.load_table(progress=False, verbose=False, settings=settings)
     assert calls == []
     first = info["split"]["train"][0]                 # a listed clip: the loader probes it
     touched = info["root"] / first.split(".")[0] / f"{first}.au"
     st = touched.stat()
     os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
-    gtzan.load_table(settings, progress=False, verbose=False)
+    gtzan.load_table(progress=False, verbose=False, settings=settings)
     assert calls == [str(touched.resolve())]
 
 
@@ -276,7 +276,7 @@ def test_validation_is_cached_and_refreshed(gtzan_original, monkeypatch):
 def test_missing_dataset_says_where_and_how(tmp_path, dataset, hint):
     settings = settings_for(tmp_path / "data", dataset)
     with pytest.raises(DatasetError) as err:
-        datasets.load_table(settings)
+        datasets.load_table(settings=settings)
     text = str(err.value)
     assert hint in text and "data status" in text and str(tmp_path / "data") in text
 
@@ -286,7 +286,7 @@ def test_missing_dataset_says_where_and_how(tmp_path, dataset, hint):
 
 def test_fma_small_table(fma_tree):
     data, info = fma_tree
-    table = datasets.load_table(settings_for(data, "fma_small"), progress=False)
+    table = datasets.load_table(progress=False, settings=settings_for(data, "fma_small"))
     _contract(table, "fma_small", 30.0)
     assert set(table["track_id"]) == set(info["small_ids"])     # not large, not genre-less
     skipped = table.attrs["skipped"]
@@ -309,7 +309,7 @@ def test_fma_small_table(fma_tree):
 
 def test_fma_medium_holds_small_and_medium(fma_tree):
     data, info = fma_tree
-    table = fma.load_table(settings_for(data, "fma_medium"), progress=False, verbose=False)
+    table = fma.load_table(progress=False, verbose=False, settings=settings_for(data, "fma_medium"))
     _contract(table, "fma_medium", 30.0)
     assert set(table["track_id"]) == set(info["small_ids"]) | set(info["medium_ids"])
     assert table["genre"].nunique() == 16
@@ -319,12 +319,12 @@ def test_fma_medium_holds_small_and_medium(fma_tree):
 def test_fma_features_csv(fma_tree):
     data, _ = fma_tree
     settings = settings_for(data, "fma_small")
-    table = fma.load_table(settings, progress=False, verbose=False)
-    mfcc = fma.load_features(settings, table)
+    table = fma.load_table(progress=False, verbose=False, settings=settings)
+    mfcc = fma.load_features(table, settings=settings)
     assert mfcc.shape == (len(table), 140)
     assert list(mfcc.index) == list(table["track_id"])
     assert mfcc.columns[0] == "mfcc_kurtosis_01" and mfcc.columns[-1] == "mfcc_std_20"
-    everything = fma.load_features(settings, groups=None)
+    everything = fma.load_features(groups=None, settings=settings)
     assert everything.shape[1] == 7 * (12 + 20 + 1)
 
 
@@ -335,10 +335,10 @@ def test_fma_rejects_a_foreign_tracks_csv(tmp_path):
     (meta / "tracks.csv").write_text("track_id,genre\n2,Rock\n5,Pop\n10,Folk\n")
     fr.write_genres_csv(meta / "genres.csv")
     with pytest.raises(DatasetError, match="three-row header"):
-        fma.read_tracks(meta / "tracks.csv", settings)
+        fma.read_tracks(meta / "tracks.csv", settings=settings)
     (meta / "tracks.csv").write_text("track_id,genre\n")
     with pytest.raises(DatasetError, match="3-row header"):
-        fma.read_tracks(meta / "tracks.csv", settings)
+        fma.read_tracks(meta / "tracks.csv", settings=settings)
 
 
 def test_mp3_decodes_without_ffmpeg(fma_tree):
@@ -356,7 +356,7 @@ def test_mp3_decodes_without_ffmpeg(fma_tree):
 
 def test_mtat_top50_standard_split(mtat_tree):
     data, info = mtat_tree
-    table = datasets.load_table(settings_for(data, "mtat"), progress=False)
+    table = datasets.load_table(progress=False, settings=settings_for(data, "mtat"))
     _contract(table, "mtat", 29.1)
     assert table["genre"].isna().all()
     assert table.attrs["skipped"].keys() == {info["empty_id"]}
@@ -386,8 +386,8 @@ def test_mtat_synonyms_and_top10(mtat_tree):
                    "female singer", "female singing", "woman singing"]].max(axis=1)
     assert (merged["female vocal"] == expect).all()
     assert merged["female vocal"].sum() > tags["female vocal"].sum()
-    table = mtat.load_table(settings_for(data, "mtat"), top_n=10, merge_synonyms=True,
-                            progress=False, verbose=False)
+    table = mtat.load_table(top_n=10, merge_synonyms=True,
+                            progress=False, verbose=False, settings=settings_for(data, "mtat"))
     names = table.attrs["tag_names"]
     assert len(names) == 10 and table.attrs["merge_synonyms"] is True
     members = {m for group in mtat.SYNONYMS.values() for m in group}
@@ -405,8 +405,8 @@ def test_mtat_split_files(mtat_tree, tmp_path):
     (splits / "train.txt").write_text("".join(f"{i}\t{r[2]}\n" for i, r in enumerate(rows[:10])))
     (splits / "valid.txt").write_text("".join(f"{r[0]}\n" for r in rows[10:14]))
     np.save(splits / "test.npy", np.array([r[2] for r in rows[14:20]]))
-    table = mtat.load_table(settings_for(data, "mtat"), split_files=splits, progress=False,
-                            verbose=False)
+    table = mtat.load_table(split_files=splits, progress=False,
+                            verbose=False, settings=settings_for(data, "mtat"))
     by_id = dict(zip(table["track_id"], table["split"]))
     assert set(by_id) <= {str(r[0]) for r in rows[:20]}
     assert all(by_id[str(r[0])] == "train" for r in rows[:10] if str(r[0]) in by_id)
@@ -418,8 +418,8 @@ def test_no_usable_file_is_an_error_not_an_empty_table(gtzan_original):
     data, info = gtzan_original
     listed = len(info["ids"]) - len(info["split"]["left_out"])     # only listed clips are probed
     with pytest.raises(DatasetError, match=f"none of the {listed} file"):
-        gtzan.load_table(settings_for(data, "gtzan"), min_seconds=10.0, progress=False,
-                         verbose=False)
+        gtzan.load_table(min_seconds=10.0, progress=False,
+                         verbose=False, settings=settings_for(data, "gtzan"))
 
 
 def test_lists_naming_au_files_count_as_the_shipped_ones(tmp_path):

@@ -75,19 +75,43 @@ def test_register_refuses_duplicates_and_bad_declarations(toy):
 def test_a_runtime_dataset_loads_and_yields_features(toy, tmp_path, capsys):
     settings = get_settings(dataset="toy", profile="ci", data_dir=tmp_path / "data",
                             work_dir=tmp_path / "work", jobs=1)
-    table = datasets.load_table(settings)
+    table = datasets.load_table(settings=settings)
     datasets.check_table(table)
     assert table.attrs["dataset"] == "toy" and datasets.labels(table) == sorted(TOY_GENRES)
     assert table.attrs["split_rule"] == "official" and table.attrs["left_out_labels"] == {}
-    assert features.default_seconds(table, settings) == 2.0       # from the declaration
-    assert features.default_seconds(table, settings.with_(profile=dataclasses.replace(
+    assert features.default_seconds(table, settings=settings) == 2.0       # from the declaration
+    assert features.default_seconds(table, settings=settings.with_(profile=dataclasses.replace(
         PROFILE_TABLE["ci"], clip_seconds=1.0))) == 1.0              # capped by the profile
-    fs = features.extract(table, "mfcc_stats", settings, progress=False)
+    fs = features.extract(table, "mfcc_stats", progress=False, settings=settings)
     assert len(fs.table) == len(table) and np.isfinite(np.asarray(fs.X)).all()
     # data status lists it among the datasets that have nothing to download
-    text = status.status_report(settings)
+    text = status.status_report(settings=settings)
     assert "  toy: three toy genres (nothing to download)" in text
     assert "(current: GENRE_DATASET=toy)" in text
+
+
+def test_the_loading_report_prints_once_per_process(tmp_path, capsys):
+    def loader(*, verbose: bool = True, settings):  # a loader that reports, as the built-in ones do
+        if verbose:
+            print("[toy_report] 15 tracks")
+        return toy_loader(settings)
+
+    datasets.register(DatasetSpec("toy_report", loader, clip_seconds=2.0))
+    try:
+        settings = get_settings(dataset="toy_report", profile="ci", data_dir=tmp_path)
+        first = datasets.load_table(settings=settings)
+        assert capsys.readouterr().out.count("[toy_report]") == 1
+        again = datasets.load_table(settings=settings)             # the same settings: silent
+        assert "[toy_report]" not in capsys.readouterr().out
+        pd.testing.assert_frame_equal(first, again)
+        datasets.load_table(verbose=True, settings=settings)        # asked for: printed again
+        assert capsys.readouterr().out.count("[toy_report]") == 1
+        datasets.load_table(settings=settings.with_(seed=7))        # other settings: their report
+        assert capsys.readouterr().out.count("[toy_report]") == 1
+        datasets.load_table(verbose=False, settings=settings.with_(seed=8))
+        assert "[toy_report]" not in capsys.readouterr().out
+    finally:
+        datasets.unregister("toy_report")
 
 
 def test_unregister_forgets_the_name(toy):
@@ -101,14 +125,14 @@ def test_default_seconds_reads_the_declaration(tmp_path):
     ci = get_settings(dataset="synth", profile="ci", data_dir=tmp_path)
     full = get_settings(dataset="synth", profile="full", data_dir=tmp_path)
     empty = pd.DataFrame()
-    assert features.default_seconds(empty, ci) == ci.profile.synth_seconds
-    assert features.default_seconds(empty, full) == full.profile.synth_seconds
+    assert features.default_seconds(empty, settings=ci) == ci.profile.synth_seconds
+    assert features.default_seconds(empty, settings=full) == full.profile.synth_seconds
     gtzan = get_settings(dataset="gtzan", profile="full", data_dir=tmp_path)
-    assert features.default_seconds(empty, gtzan) == 30.0
+    assert features.default_seconds(empty, settings=gtzan) == 30.0
     mtat = pd.DataFrame()
     mtat.attrs["clip_seconds"] = 29.1
-    assert features.default_seconds(mtat, gtzan.with_(dataset="mtat")) == 29.1
-    assert features.default_seconds(mtat, gtzan.with_(dataset="mtat", profile="ci")) == 6.0
+    assert features.default_seconds(mtat, settings=gtzan.with_(dataset="mtat")) == 29.1
+    assert features.default_seconds(mtat, settings=gtzan.with_(dataset="mtat", profile="ci")) == 6.0
 
 
 def test_sources_follow_registration(toy):

@@ -27,7 +27,7 @@ def settings_for(data_dir: Path, dataset: str, **changes):
 
 def test_labels_missing_from_a_split_are_left_out_and_reported(partial_gtzan, capsys):
     data, info = partial_gtzan
-    table = datasets.load_table(settings_for(data, "gtzan"), progress=False)
+    table = datasets.load_table(progress=False, settings=settings_for(data, "gtzan"))
     out = capsys.readouterr().out
     kept = info["complete"]
     assert kept == ["classical", "disco", "jazz", "metal", "rock"]
@@ -59,7 +59,7 @@ def test_labels_missing_from_a_split_are_left_out_and_reported(partial_gtzan, ca
 
 def test_summary_names_rule_counts_and_left_out_labels(partial_gtzan, capsys, monkeypatch):
     data, _ = partial_gtzan
-    table = datasets.load_table(settings_for(data, "gtzan"), progress=False, verbose=False)
+    table = datasets.load_table(progress=False, verbose=False, settings=settings_for(data, "gtzan"))
     text = datasets.summary(table)
     assert "split rule: official (fault-filtered" in text
     assert "left out 5 label(s)" in text and "pop (train 2, valid 0, test 1)" in text
@@ -86,14 +86,14 @@ def test_random_split_setting(partial_gtzan, capsys, monkeypatch):
     settings = get_settings(dataset="gtzan", profile=CI_ALL, data_dir=data,
                             work_dir=data.parent / "work", jobs=2)
     assert settings.split == "random"
-    table = datasets.load_table(settings, progress=False)
+    table = datasets.load_table(progress=False, settings=settings)
     out = capsys.readouterr().out
     assert "GENRE_SPLIT=random" in out and "artist" in out          # the warning
     assert table.attrs["split_rule"] == "random"
     # every clip on disk takes part; only country (2 clips, too few to split) is left out
     assert set(table.attrs["left_out_labels"]) == {"country"}
     assert len(table) == len(info["ids"]) - 2
-    again = datasets.load_table(settings, progress=False, verbose=False)
+    again = datasets.load_table(progress=False, verbose=False, settings=settings)
     assert table["split"].tolist() == again["split"].tolist()       # seeded: stable
     assert "split rule: random" in datasets.summary(table)
     monkeypatch.setenv("GENRE_SPLIT", "shuffled")
@@ -104,9 +104,9 @@ def test_random_split_setting(partial_gtzan, capsys, monkeypatch):
 def test_random_split_applies_to_every_dataset(tmp_path_factory, capsys):
     data = tmp_path_factory.mktemp("fma_random") / "data"
     fr.build_fma(data, per_genre=3, seconds=3.2, medium=False, features=False)
-    official = datasets.load_table(settings_for(data, "fma_small"), progress=False, verbose=False)
+    official = datasets.load_table(progress=False, verbose=False, settings=settings_for(data, "fma_small"))
     capsys.readouterr()
-    shuffled = datasets.load_table(settings_for(data, "fma_small", split="random"), progress=False)
+    shuffled = datasets.load_table(progress=False, settings=settings_for(data, "fma_small", split="random"))
     out = capsys.readouterr().out
     assert "GENRE_SPLIT=random" in out and "artist" in out
     assert shuffled.attrs["split_rule"] == "random" and official.attrs["split_rule"] == "official"
@@ -118,7 +118,7 @@ def test_random_split_applies_to_every_dataset(tmp_path_factory, capsys):
 def test_tags_missing_from_a_split_leave_the_vocabulary(tmp_path_factory):
     data = tmp_path_factory.mktemp("mtat_split") / "data"
     fr.build_mtat(data / "mtat", per_dir=2, seconds=3.2)
-    table = datasets.load_table(settings_for(data, "mtat"), progress=False, verbose=False)
+    table = datasets.load_table(progress=False, verbose=False, settings=settings_for(data, "mtat"))
     kept = datasets.labels(table)
     assert kept and table.attrs["tag_names"] == kept
     for tag in kept:
@@ -139,4 +139,4 @@ def test_too_few_complete_labels_is_an_error(tmp_path):
         for k in range(3 if g == "blues" else 2):
             fr.write_audio(root / "genres" / g / f"{g}.{k:05d}.au", fr.genre_signal(gi, 3.2), 22050, "AU")
     with pytest.raises(datasets.DatasetError, match=r"only 1 label\(s\).*jazz \(train 1, valid 0"):
-        datasets.load_table(settings_for(data, "gtzan"), progress=False, verbose=False)
+        datasets.load_table(progress=False, verbose=False, settings=settings_for(data, "gtzan"))

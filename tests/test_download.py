@@ -96,16 +96,16 @@ def test_download_verifies_and_unpacks(server, gtzan_archive, tmp_path, monkeypa
     settings = settings_in(tmp_path)
     monkeypatch.setitem(download.SOURCES, "gtzan",
                         gtzan_source(url + "genres.tar.gz", fr.sha256(gtzan_archive)))
-    target = download.download("gtzan", settings, progress=False, retries=0)
+    target = download.download("gtzan", progress=False, retries=0, settings=settings)
     assert target == settings.data_dir / "gtzan"
     first = fr.gtzan_fixture_ids(1)["ids"][0]                  # blues.00029, a listed clip
     assert (target / "genres" / "blues" / f"{first}.au").exists()
-    assert gtzan.locate(settings)["n_files"] == 10
+    assert gtzan.locate(settings=settings)["n_files"] == 10
     assert (settings.data_dir / "downloads" / "genres.tar.gz").exists()   # kept for re-runs
     assert leftovers(settings.data_dir) == []
     # a second run finds it and touches neither the network nor the files
     hits = len(_Quiet.hits)
-    assert download.download("gtzan", settings, progress=False, retries=0) == target / "genres"
+    assert download.download("gtzan", progress=False, retries=0, settings=settings) == target / "genres"
     assert len(_Quiet.hits) == hits
     assert "already present" in capsys.readouterr().out
 
@@ -117,7 +117,7 @@ def test_checksum_mismatch_leaves_nothing(server, gtzan_archive, tmp_path, monke
     wrong = "sha256:" + "0" * 64
     monkeypatch.setitem(download.SOURCES, "gtzan", gtzan_source(url + "genres.tar.gz", wrong))
     with pytest.raises(DatasetError, match="did not match its published checksum") as err:
-        download.download("gtzan", settings, progress=False, retries=0)
+        download.download("gtzan", progress=False, retries=0, settings=settings)
     assert "nothing was unpacked" in str(err.value)
     assert not (settings.data_dir / "gtzan").exists()
     assert not (settings.data_dir / "downloads" / "genres.tar.gz").exists()
@@ -133,7 +133,7 @@ def test_server_gone_is_a_clear_error(gtzan_archive, tmp_path, monkeypatch):
                         gtzan_source(f"http://127.0.0.1:{dead_port}/genres.tar.gz",
                                      fr.sha256(gtzan_archive)))
     with pytest.raises(DatasetError, match="could not reach the server") as err:
-        download.download("gtzan", settings, progress=False, retries=1, timeout=5)
+        download.download("gtzan", progress=False, retries=1, timeout=5, settings=settings)
     text = str(err.value)
     assert "by hand" in text and str(settings.data_dir / "downloads" / "genres.tar.gz") in text
     assert not (settings.data_dir / "gtzan").exists() and leftovers(settings.data_dir) == []
@@ -147,9 +147,9 @@ def test_http_error_tries_the_next_mirror(server, gtzan_archive, tmp_path, monke
                       (Remote("genres.tar.gz", (url + "gone/genres.tar.gz", url + "genres.tar.gz"),
                               known_hash=fr.sha256(gtzan_archive)),))
     monkeypatch.setitem(download.SOURCES, "gtzan", src)
-    download.download("gtzan", settings, progress=False, retries=0)
+    download.download("gtzan", progress=False, retries=0, settings=settings)
     assert _Quiet.hits == ["/gone/genres.tar.gz", "/genres.tar.gz"]
-    assert gtzan.locate(settings)["n_files"] == 10
+    assert gtzan.locate(settings=settings)["n_files"] == 10
 
 
 def test_manual_archive_is_used_offline(gtzan_archive, tmp_path, monkeypatch, capsys):
@@ -158,9 +158,9 @@ def test_manual_archive_is_used_offline(gtzan_archive, tmp_path, monkeypatch, ca
     shutil.copy(gtzan_archive, settings.data_dir / "downloads" / "genres.tar.gz")
     monkeypatch.setitem(download.SOURCES, "gtzan",
                         gtzan_source("http://127.0.0.1:9/genres.tar.gz", fr.sha256(gtzan_archive)))
-    download.download("gtzan", settings, progress=False, retries=0)
+    download.download("gtzan", progress=False, retries=0, settings=settings)
     assert "already downloaded, verified" in capsys.readouterr().out
-    assert gtzan.locate(settings)["n_files"] == 10
+    assert gtzan.locate(settings=settings)["n_files"] == 10
 
 
 def test_corrupt_manual_archive_is_refused(tmp_path, monkeypatch):
@@ -170,7 +170,7 @@ def test_corrupt_manual_archive_is_refused(tmp_path, monkeypatch):
     monkeypatch.setitem(download.SOURCES, "gtzan",
                         gtzan_source("http://127.0.0.1:9/genres.tar.gz", "sha256:" + "1" * 64))
     with pytest.raises(DatasetError, match="--force"):
-        download.download("gtzan", settings, progress=False, retries=0)
+        download.download("gtzan", progress=False, retries=0, settings=settings)
     assert (settings.data_dir / "downloads" / "genres.tar.gz").exists()   # the user's file stays
 
 
@@ -181,7 +181,7 @@ def test_unreadable_archive_leaves_no_half_extraction(server, tmp_path, monkeypa
     settings = settings_in(tmp_path)
     monkeypatch.setitem(download.SOURCES, "gtzan", gtzan_source(url + "genres.tar.gz", fr.sha256(bad)))
     with pytest.raises(DatasetError, match="not a readable zip or tar"):
-        download.download("gtzan", settings, progress=False, retries=0)
+        download.download("gtzan", progress=False, retries=0, settings=settings)
     assert not (settings.data_dir / "gtzan").exists() and leftovers(settings.data_dir) == []
 
 
@@ -193,11 +193,11 @@ def test_size_only_verification_warns(server, gtzan_archive, tmp_path, monkeypat
     monkeypatch.setitem(download.SOURCES, "gtzan",
                         gtzan_source(url + "genres.tar.gz", None, size=size + 1))
     with pytest.raises(DatasetError, match="size mismatch"):
-        download.download("gtzan", settings, progress=False, retries=0)
+        download.download("gtzan", progress=False, retries=0, settings=settings)
     assert not (settings.data_dir / "downloads" / "genres.tar.gz").exists()
     monkeypatch.setitem(download.SOURCES, "gtzan",
                         gtzan_source(url + "genres.tar.gz", None, size=size))
-    download.download("gtzan", settings, progress=False, retries=0)
+    download.download("gtzan", progress=False, retries=0, settings=settings)
     assert "no checksum is published" in capsys.readouterr().err
 
 
@@ -211,15 +211,15 @@ def test_gtzan_download_is_the_archive_only(server, gtzan_archive, tmp_path, mon
     settings = settings_in(tmp_path)
     monkeypatch.setitem(download.SOURCES, "gtzan",
                         gtzan_source(url + "genres.tar.gz", fr.sha256(gtzan_archive)))
-    download.download("gtzan", settings, progress=False, retries=0)
-    download.download("gtzan", settings, progress=False, retries=0)      # present: nothing added
+    download.download("gtzan", progress=False, retries=0, settings=settings)
+    download.download("gtzan", progress=False, retries=0, settings=settings)      # present: nothing added
     assert _Quiet.hits == ["/genres.tar.gz"]
     assert not list(settings.data_dir.rglob("*_filtered.txt"))
-    table = gtzan.load_table(settings, progress=False, verbose=False)
+    table = gtzan.load_table(progress=False, verbose=False, settings=settings)
     assert "shipped with genre_lib" in table.attrs["split_source"]
     lists = fr.gtzan_shipped_split()
     assert all(lists[t] == s for t, s in zip(table["track_id"], table["split"]))
-    assert "lists shipped with genre_lib" in status.status_report(settings)
+    assert "lists shipped with genre_lib" in status.status_report(settings=settings)
 
 
 def test_optional_file_remotes(server, gtzan_archive, tmp_path, monkeypatch, capsys):
@@ -237,7 +237,7 @@ def test_optional_file_remotes(server, gtzan_archive, tmp_path, monkeypatch, cap
     settings = settings_in(tmp_path)
     monkeypatch.setitem(download.SOURCES, "gtzan",
                         gtzan_source(url + "genres.tar.gz", fr.sha256(gtzan_archive), extra=extra))
-    download.download("gtzan", settings, progress=False, retries=0)
+    download.download("gtzan", progress=False, retries=0, settings=settings)
     err = capsys.readouterr().err
     assert "extra.txt" in err and "no clip named" in err              # failed check: reported
     assert (settings.data_dir / "gtzan" / "notes.txt").exists()
@@ -245,10 +245,10 @@ def test_optional_file_remotes(server, gtzan_archive, tmp_path, monkeypatch, cap
     # a present copy lacking its file remotes gets them added by `complete`
     (settings.data_dir / "gtzan" / "notes.txt").unlink()
     (settings.data_dir / "downloads" / "notes.txt").unlink()
-    done = lambda st: (st.data_dir / "gtzan" / "notes.txt").exists()   # noqa: E731
+    done = lambda settings: (settings.data_dir / "gtzan" / "notes.txt").exists()   # noqa: E731
     monkeypatch.setitem(download.SOURCES, "gtzan", gtzan_source(
         url + "genres.tar.gz", fr.sha256(gtzan_archive), extra=extra[:1], complete=done))
-    download.download("gtzan", settings, progress=False, retries=0)
+    download.download("gtzan", progress=False, retries=0, settings=settings)
     assert (settings.data_dir / "gtzan" / "notes.txt").exists()
     assert "notes.txt added in" in capsys.readouterr().out
 
@@ -265,9 +265,9 @@ def test_zip_with_top_folder_is_unpacked_flat(server, tmp_path, monkeypatch):
                       (Remote("fma_metadata.zip", (url + "fma_metadata.zip",),
                               known_hash=fr.sha256(www / "fma_metadata.zip")),))
     monkeypatch.setitem(download.SOURCES, "fma_metadata", src)
-    download.download("fma_metadata", settings, progress=False, retries=0)
+    download.download("fma_metadata", progress=False, retries=0, settings=settings)
     assert (settings.data_dir / "fma_metadata" / "tracks.csv").exists()
-    assert fma.find_metadata(settings) == settings.data_dir / "fma_metadata"
+    assert fma.find_metadata(settings=settings) == settings.data_dir / "fma_metadata"
 
 
 def test_multipart_zip_is_joined(server, tmp_path, monkeypatch):
@@ -286,23 +286,23 @@ def test_multipart_zip_is_joined(server, tmp_path, monkeypatch):
                        known_hash=fr.sha256(src_root / "annotations_final.csv"), role="file"),)
     monkeypatch.setitem(download.SOURCES, "mtat", replaced_source(catalog.MTAT, remotes))
     settings = settings_in(tmp_path)
-    download.download("mtat", settings, progress=False, retries=0)
-    info = mtat.locate(settings)
+    download.download("mtat", progress=False, retries=0, settings=settings)
+    info = mtat.locate(settings=settings)
     assert info["mp3_root"] == settings.data_dir / "mtat" / "mp3"
     assert info["n_files"] == 16 and leftovers(settings.data_dir) == []
 
 
 def test_status_report(tmp_path, monkeypatch, capsys):
     settings = settings_in(tmp_path)
-    text = status.status_report(settings)
-    assert text == download.status_report(settings)      # the old import path still works
+    text = status.status_report(settings=settings)
+    assert text == download.status_report(settings=settings)      # the old import path still works
     for name in download.SOURCES:
         assert f"[missing] {name}" in text
         assert f"python -m genre_lib data download {name}" in text
     assert str(settings.data_dir / "downloads") in text
     fr.build_gtzan_original(settings.data_dir / "gtzan", per_genre=1, seconds=3.2)
     fr.build_mtat(settings.data_dir / "mtat", per_dir=1, seconds=3.2)
-    text = status.status_report(settings)
+    text = status.status_report(settings=settings)
     assert "[present] gtzan" in text and "10 clips" in text
     assert "[present] mtat" in text and "[missing] fma_small" in text
     # the command line prints the same report
@@ -326,6 +326,6 @@ def test_archive_member_outside_the_target_is_refused(server, tmp_path, monkeypa
     settings = settings_in(tmp_path)
     monkeypatch.setitem(download.SOURCES, "gtzan", gtzan_source(url + "genres.tar.gz", fr.sha256(evil)))
     with pytest.raises(DatasetError, match="outside the destination"):
-        download.download("gtzan", settings, progress=False, retries=0)
+        download.download("gtzan", progress=False, retries=0, settings=settings)
     assert not list(tmp_path.rglob("escaped.txt"))
     assert not (settings.data_dir / "gtzan").exists() and leftovers(settings.data_dir) == []

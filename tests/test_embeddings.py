@@ -219,7 +219,7 @@ def test_embed_reads_the_named_layer(tiny_model):
 
 
 def test_track_embeddings_average_each_tracks_chunks(tiny_model):
-    """A stand-in for training.Trained: two chunks per track, one track's chunks out of order."""
+    """A stand-in for models.Trained: two chunks per track, one track's chunks out of order."""
     from genre_lib.features import FeatureSet
 
     rng = np.random.default_rng(0)

@@ -88,10 +88,11 @@ def test_comparison_orders_our_rows_by_validation(tmp_path):
     s = get_settings(work_dir=tmp_path, profile="ci", dataset="synth")
     for model, valid, test in (("m1", 0.6, 0.9), ("m2", 0.8, 0.5), ("m3", 0.7, 0.7)):
         for split, acc in (("valid", valid), ("test", test)):
-            evaluation.save_result(evaluation.result_row(model, split, {"accuracy": acc}, s, arch="cnn2d"), s)
-    evaluation.save_result(evaluation.result_row("svc", "test", {"accuracy": 0.99}, s, features="mfcc_stats",
-                                                 valid_accuracy=0.5), s)
-    table = evaluation.comparison(s, columns=())
+            row = evaluation.result_row(model, split, {"accuracy": acc}, arch="cnn2d", settings=s)
+            evaluation.save_result(row, settings=s)
+    evaluation.save_result(evaluation.result_row("svc", "test", {"accuracy": 0.99}, features="mfcc_stats",
+                                                 valid_accuracy=0.5, settings=s), settings=s)
+    table = evaluation.comparison(columns=(), settings=s)
     assert list(table["system"]) == ["m2", "m3", "m1", "svc on mfcc_stats"]  # deep first, by validation
     assert list(table["valid_accuracy"]) == [0.8, 0.7, 0.6, 0.5]
 
@@ -116,8 +117,9 @@ def test_comparison_breaks_validation_ties_by_name(tmp_path):
     s = get_settings(work_dir=tmp_path, profile="ci", dataset="synth")
     for model, valid, test in (("zeta", 0.7, 0.9), ("alpha", 0.7, 0.5), ("mid", 0.8, 0.1)):
         for split, acc in (("valid", valid), ("test", test)):
-            evaluation.save_result(evaluation.result_row(model, split, {"accuracy": acc}, s, arch="cnn2d"), s)
-    assert list(evaluation.comparison(s, columns=())["system"]) == ["mid", "alpha", "zeta"]
+            row = evaluation.result_row(model, split, {"accuracy": acc}, arch="cnn2d", settings=s)
+            evaluation.save_result(row, settings=s)
+    assert list(evaluation.comparison(columns=(), settings=s)["system"]) == ["mid", "alpha", "zeta"]
 
 
 # -- the one pooling of chunks into tracks ------------------------------------------------------

@@ -32,18 +32,18 @@ def toy_model():
 
 
 def test_a_registered_model_trains_through_load_or_train(toy_model, ci_settings, ci_table):
-    t = training.load_or_train("toy", ci_settings)
+    t = training.load_or_train("toy", settings=ci_settings)
     assert int(t.model.optimizer.iterations.numpy()) == 1  # one epoch of one step
     assert t.meta["arch"] == "toy" and t.meta["label"] == "toy CNN"
     assert t.meta["feature_params"]["n_mels"] == 32 and t.input_shape == (32, t.chunk, 1)
     assert t.model.layers[1].name == "normalise" and t.model.get_layer("block1_conv")
-    assert t.classes == training.task(ci_settings, ci_table).classes
+    assert t.classes == training.task(ci_table, settings=ci_settings).classes
     assert set(t.meta["metrics"]) == {"valid", "test"}
-    rows = evaluation.load_results(ci_settings, split="test")
+    rows = evaluation.load_results(split="test", settings=ci_settings)
     assert rows.loc[rows["model"] == "toy", "label"].tolist() == ["toy CNN"]
-    again = training.load_or_train("toy", ci_settings)  # saved: loaded, not trained again
+    again = training.load_or_train("toy", settings=ci_settings)  # saved: loaded, not trained again
     assert again.path == t.path and "epochs_run" in again.meta
-    width = training.load_or_train("toy_wide", ci_settings, arch="toy", width=6)
+    width = training.load_or_train("toy_wide", arch="toy", width=6, settings=ci_settings)
     assert width.model.get_layer("block1_conv").filters == 6
 
 
@@ -93,11 +93,11 @@ def test_a_registered_dataset_trains_the_registered_model(toy_dataset, toy_model
 
     settings = toy_dataset
     assert get_settings(dataset="toy", data_dir=settings.data_dir).dataset == "toy"
-    table = datasets.load_table(settings)
+    table = datasets.load_table(settings=settings)
     assert datasets.labels(table) == ["hum", "whistle"]
     assert set(table["split"]) == {"train", "valid", "test"}
-    assert features.default_seconds(table, settings) == pytest.approx(4.0)
-    t = training.load_or_train("toy", settings)
+    assert features.default_seconds(table, settings=settings) == pytest.approx(4.0)
+    t = training.load_or_train("toy", settings=settings)
     assert t.meta["dataset"] == "toy" and t.classes == ["hum", "whistle"]
     assert int(t.model.optimizer.iterations.numpy()) == 1
     assert t.path.parent == settings.models_dir and settings.run_name == "toy-ci"

@@ -109,9 +109,9 @@ def test_a_batch_with_damaged_files_keeps_every_good_result(tmp_path):
 
     settings = get_settings(dataset="synth", profile="ci", data_dir=tmp_path / "data",
                             work_dir=tmp_path / "work", jobs=2)
-    mixed = features.extract(table_of(good + bad), "mfcc_stats", settings, progress=False)
-    clean = features.extract(table_of(good), "mfcc_stats", settings.with_(data_dir=tmp_path / "d2"),
-                             progress=False)
+    mixed = features.extract(table_of(good + bad), "mfcc_stats", progress=False, settings=settings)
+    clean = features.extract(table_of(good), "mfcc_stats", progress=False,
+                             settings=settings.with_(data_dir=tmp_path / "d2"))
     assert list(mixed.table["track_id"]) == [p.stem for p in good]
     np.testing.assert_allclose(np.asarray(mixed.X), np.asarray(clean.X), rtol=1e-6)
     skipped = {str(k) for k in mixed.skipped}
@@ -137,7 +137,7 @@ def _clean_source(tmp_path_factory, dataset: str, build) -> Path:
     build(data)
     settings = get_settings(dataset=dataset, profile=CI_ALL, data_dir=data,
                             work_dir=data.parent / "work", jobs=1)
-    assert len(datasets.load_table(settings, progress=False))  # the clean copy loads
+    assert len(datasets.load_table(progress=False, settings=settings))  # the clean copy loads
     return data
 
 
@@ -150,7 +150,7 @@ def _fuzz_metadata(dataset: str, clean: bytes, place, tmp_path, seed: int, heade
         place(data, blob)
         settings = get_settings(dataset=dataset, profile=CI_ALL, data_dir=data,
                                 work_dir=tmp_path / "work", jobs=1)
-        outcomes[_check_table_or_error(lambda s=settings: datasets.load_table(s, progress=False),
+        outcomes[_check_table_or_error(lambda s=settings: datasets.load_table(progress=False, settings=s),
                                        f"{dataset} metadata {what}")] += 1
     print(f"{dataset} metadata: {dict(outcomes)} of 60")
     return outcomes
@@ -167,7 +167,7 @@ def test_mutated_fma_tracks_csv_gives_a_table_or_a_clear_error(fma_source, tmp_p
     place(tmp_path / "clean", clean)      # the clean copy loads (fma_source: tests/conftest.py)
     settings = get_settings(dataset="fma_small", profile=CI_ALL, data_dir=tmp_path / "clean",
                             work_dir=tmp_path / "work", jobs=1)
-    assert len(datasets.load_table(settings, progress=False))
+    assert len(datasets.load_table(progress=False, settings=settings))
     outcomes = _fuzz_metadata("fma_small", clean, place, tmp_path, seed=3, header=600)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
 
@@ -214,7 +214,7 @@ def test_mutated_gtzan_split_lists_give_a_table_or_a_clear_error(gtzan_source, t
         settings = get_settings(dataset="gtzan", profile=CI_ALL, data_dir=data,
                                 work_dir=tmp_path / "work", jobs=1)
         outcomes[_check_table_or_error(
-            lambda s=settings: datasets.load_table(s, progress=False, validate=False, verbose=False),
+            lambda s=settings: datasets.load_table(progress=False, validate=False, verbose=False, settings=s),
             f"gtzan train list {what}")] += 1
     print(f"gtzan lists: {dict(outcomes)} of 40")
     assert outcomes["error"] > 0 and outcomes["ok"] > 0

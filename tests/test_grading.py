@@ -183,7 +183,7 @@ def test_html_pages_show_outputs_but_no_answers(tmp_path):
             gid = cell.metadata.get("nbgrader", {}).get("grade_id", "plain")
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output of {gid}\n")]
     nbformat.write(nb, run_dir / "02_correlation_and_projections.ipynb")
-    (page,) = grading.html(settings, verbose=False)
+    (page,) = grading.html(verbose=False, settings=settings)
     text = _visible_text(page)
     assert page.parent == settings.build_dir / "html" / settings.run_name
     assert "output of plain" in text                        # ordinary outputs are kept
@@ -192,5 +192,5 @@ def test_html_pages_show_outputs_but_no_answers(tmp_path):
                    "strongly_correlated_share(feat_corr, 0.5)"):
         assert secret not in text
     assert (page.parent / "index.html").exists()
-    (full,) = grading.html(settings, solutions=True, verbose=False)
+    (full,) = grading.html(solutions=True, verbose=False, settings=settings)
     assert "np.argmax(cumulative" in _visible_text(full)

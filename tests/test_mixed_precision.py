@@ -12,7 +12,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from genre_lib import devices, musicnn, training  # noqa: E402
+from genre_lib import devices, models, musicnn, training  # noqa: E402
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_one_gpu_selects_mixed_precision(one_fake_gpu):
 def test_mixed_precision_training_keeps_the_output_and_loss_float32(one_fake_gpu, ci_settings,
                                                                      tmp_path):
     settings = ci_settings.with_(work_dir=tmp_path)
-    trained = training.load_or_train("mixed_check", settings, arch="cnn1d_mel", epochs=1)
+    trained = training.load_or_train("mixed_check", arch="cnn1d_mel", epochs=1, settings=settings)
     model = trained.model
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv1D)]
     assert convs and all(layer.compute_dtype == "float16" for layer in convs)
@@ -46,7 +46,7 @@ def test_mixed_precision_training_keeps_the_output_and_loss_float32(one_fake_gpu
     # same predictions on the same test chunks
     X = trained.prepare(trained.features().subset("test"))[:16]
     keras.config.set_dtype_policy("float32")
-    loaded = training.load("mixed_check", settings)
+    loaded = models.load("mixed_check", settings=settings)
     a = trained.predict(X)
     b = loaded.predict(X)
     assert a.dtype == np.float32 and np.allclose(a.sum(1), 1, atol=1e-3)

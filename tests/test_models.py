@@ -161,14 +161,14 @@ def test_feature_parameters_come_from_the_settings_and_the_spec():
     from genre_lib.config import get_settings
 
     s = get_settings(profile="ci")
-    assert models.spec("cnn2d").features_for(s) == s.mel_params
-    assert models.spec("cnn2d").features_for(s, n_mels=96)["n_mels"] == 96
-    assert models.spec("cnn1d_waveform").features_for(s) == {"sr": s.waveform_sr}
-    assert models.spec("cnn2d").input_shape(s) == (s.n_mels, 128, 1)
-    assert models.spec("crnn1d").input_shape(s, n_mels=64) == (128, 64)
-    assert models.spec("cnn1d_waveform").input_shape(s) == (3 * s.waveform_sr, 1)
+    assert models.spec("cnn2d").features_for(settings=s) == s.mel_params
+    assert models.spec("cnn2d").features_for(n_mels=96, settings=s)["n_mels"] == 96
+    assert models.spec("cnn1d_waveform").features_for(settings=s) == {"sr": s.waveform_sr}
+    assert models.spec("cnn2d").input_shape(settings=s) == (s.n_mels, 128, 1)
+    assert models.spec("crnn1d").input_shape(n_mels=64, settings=s) == (128, 64)
+    assert models.spec("cnn1d_waveform").input_shape(settings=s) == (3 * s.waveform_sr, 1)
     with pytest.raises(TypeError, match="n_mfcc"):
-        models.spec("cnn2d").features_for(s, n_mfcc=13)
+        models.spec("cnn2d").features_for(n_mfcc=13, settings=s)
 
 
 # -- the normalise layer ------------------------------------------------------------------------

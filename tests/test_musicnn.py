@@ -156,7 +156,8 @@ def _counting(monkeypatch):
 def test_clip_features_come_from_the_store(private, ci_table, tmp_path, monkeypatch):
     table = _private_table(ci_table, tmp_path)
     calls = _counting(monkeypatch)
-    first = musicnn.clip_features(table, private, layers=("penultimate", "cnn1"), progress=False, jobs=1)
+    first = musicnn.clip_features(table, layers=("penultimate", "cnn1"),
+                                  progress=False, jobs=1, settings=private)
     assert not first.from_cache and len(first.table) == 3 and len(calls) == 3
     assert first.cache_path.parent == private.cache_dir / "synth" and first.cache_path.is_dir()
     assert first.X["penultimate"].shape == (len(first.track), 200)
@@ -165,7 +166,8 @@ def test_clip_features_come_from_the_store(private, ci_table, tmp_path, monkeypa
         one = musicnn.features(path, layers=("penultimate", "cnn1"))
         np.testing.assert_array_equal(first.X["cnn1"][first.track == i], one["cnn1"])
     calls.clear()
-    again = musicnn.clip_features(table, private, layers=("cnn1", "penultimate"), progress=False, jobs=1)
+    again = musicnn.clip_features(table, layers=("cnn1", "penultimate"),
+                                  progress=False, jobs=1, settings=private)
     assert again.from_cache and not calls and again.cache_path == first.cache_path
     np.testing.assert_array_equal(again.X["cnn1"], first.X["cnn1"])
     np.testing.assert_array_equal(again.seconds_per_track, first.seconds_per_track)
@@ -176,12 +178,13 @@ def test_clip_features_come_from_the_store(private, ci_table, tmp_path, monkeypa
     shard = next(first.cache_path.glob("shard-*.npy"))
     shard.write_bytes(shard.read_bytes()[:-100])
     with pytest.warns(UserWarning, match="rebuilt"):
-        third = musicnn.clip_features(table, private, layers=("penultimate", "cnn1"), progress=False, jobs=1)
+        third = musicnn.clip_features(table, layers=("penultimate", "cnn1"),
+                                      progress=False, jobs=1, settings=private)
     assert not third.from_cache and len(calls) == 3
     np.testing.assert_allclose(third.X["penultimate"], before, atol=1e-5)
     # another window is another entry
-    mid = musicnn.clip_features(table, private, layers=("penultimate",), window_seconds=3.0,
-                                progress=False, jobs=1)
+    mid = musicnn.clip_features(table, layers=("penultimate",), window_seconds=3.0,
+                                progress=False, jobs=1, settings=private)
     assert mid.cache_path != first.cache_path and len(mid.track) == 3
 
 
@@ -189,12 +192,12 @@ def test_one_changed_file_recomputes_one_track(private, ci_table, tmp_path, monk
     import soundfile as sf
 
     table = _private_table(ci_table, tmp_path)
-    first = musicnn.clip_features(table, private, progress=False, jobs=1)
+    first = musicnn.clip_features(table, progress=False, jobs=1, settings=private)
     changed = table["path"].iloc[1]
     y, rate = sf.read(changed)
     sf.write(changed, 0.5 * y, rate, subtype="PCM_16")      # the same clip, quieter: new bytes
     calls = _counting(monkeypatch)
-    second = musicnn.clip_features(table, private, progress=False, jobs=1)
+    second = musicnn.clip_features(table, progress=False, jobs=1, settings=private)
     assert calls == [changed] and not second.from_cache and second.cache_path == first.cache_path
     before, after = first.X["penultimate"], second.X["penultimate"]
     same = first.track != 1
@@ -206,19 +209,19 @@ def test_an_unreadable_file_is_skipped_and_reported(private, ci_table, tmp_path,
     table = _private_table(ci_table, tmp_path)
     Path(table["path"].iloc[2]).write_bytes(b"not audio at all" * 50)
     bad = table["track_id"].iloc[2]
-    pf = musicnn.clip_features(table, private, progress=False, jobs=1)
+    pf = musicnn.clip_features(table, progress=False, jobs=1, settings=private)
     out = capsys.readouterr().out
     assert set(pf.skipped) == {bad} and bad not in pf.table["track_id"].tolist()
     assert len(pf.table) == 2 and set(pf.track) == {0, 1} and "skipped 1 of 3" in out and bad in out
-    again = musicnn.clip_features(table, private, progress=False, jobs=1)
+    again = musicnn.clip_features(table, progress=False, jobs=1, settings=private)
     assert again.from_cache and set(again.skipped) == {bad}
     assert "remembered from an earlier run" in capsys.readouterr().out
 
 
 def test_the_key_holds_the_model_the_layers_and_the_preprocessing(ci_settings):
     def folder(**params):
-        p = features.resolve_params("musicnn", ci_settings, params)
-        return features.store_folder(ci_settings, "synth", "musicnn", p, 6.0, 0.0)
+        p = features.resolve_params("musicnn", params, settings=ci_settings)
+        return features.store_folder("synth", "musicnn", p, 6.0, 0.0, settings=ci_settings)
 
     base = folder(layers=("penultimate", "cnn1"))
     assert base == folder(layers=["cnn1", "penultimate"])        # any order: one entry
@@ -227,22 +230,22 @@ def test_the_key_holds_the_model_the_layers_and_the_preprocessing(ci_settings):
               folder(layers=("penultimate", "cnn1"), frame_pool="mean_max"),
               folder(layers=("penultimate", "cnn1"), window_seconds=3.0)]
     assert len({base, *others}) == 1 + len(others)
-    p = features.resolve_params("musicnn", ci_settings, {})
+    p = features.resolve_params("musicnn", {}, settings=ci_settings)
     assert {k: p[k] for k in ("sr", "n_fft", "hop_length", "n_mels", "compression", "patch_frames")} == {
         "sr": 16000, "n_fft": 512, "hop_length": 256, "n_mels": 96, "compression": 10000.0,
         "patch_frames": 187}                                        # in the key, fixed by training
     with pytest.raises(ValueError, match="fixed by its training"):
-        features.resolve_params("musicnn", ci_settings, {"n_mels": 128})
+        features.resolve_params("musicnn", {"n_mels": 128}, settings=ci_settings)
     with pytest.raises(ValueError, match="unknown feature layer"):
-        features.resolve_params("musicnn", ci_settings, {"layers": ("nope",)})
+        features.resolve_params("musicnn", {"layers": ("nope",)}, settings=ci_settings)
 
 
 @pytest.mark.parametrize("seconds,params", [(6.0, {}), (30.0, {"patch_hop": 93, "frame_pool": "mean_max"}),
                                             (2.0, {"window_seconds": 7.0}), (12.0, {"window_seconds": 7.0})])
 def test_row_shape_is_known_before_computing(ci_settings, seconds, params):
-    p = features.resolve_params("musicnn", ci_settings, params)
+    p = features.resolve_params("musicnn", params, settings=ci_settings)
     y = np.random.default_rng(0).standard_normal(int(round(seconds * 16000))).astype(np.float32) * 0.1
-    row = features.compute("musicnn", y, ci_settings, **params)
+    row = features.compute(y, "musicnn", **params, settings=ci_settings)
     assert features.row_shape("musicnn", p, seconds) == row.shape and row.dtype == np.float32
 
 

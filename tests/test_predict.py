@@ -17,7 +17,7 @@ import soundfile as sf
 
 pytest.importorskip("tensorflow")
 
-from genre_lib import audio, evaluation, training  # noqa: E402
+from genre_lib import audio, evaluation, models  # noqa: E402
 from genre_lib.__main__ import main  # noqa: E402
 from genre_lib.models import saving  # noqa: E402
 from genre_lib.serve import NoModelError, Predictor, best_model, format_result, ranked_models  # noqa: E402
@@ -50,7 +50,7 @@ def _private_models(small_model, settings, tmp_path, names_scores):
     and validation score given (sidecars re-checksummed, so they load)."""
     private = settings.with_(work_dir=tmp_path / "work")
     private.models_dir.mkdir(parents=True)
-    src_model, src_meta = training.paths_for(small_model.name, settings)
+    src_model, src_meta = models.paths_for(small_model.name, settings=settings)
     for name, target, score in names_scores:
         meta = json.loads(src_meta.read_text())
         metric = "accuracy" if target == "genre" else "roc_auc"
@@ -105,7 +105,7 @@ def test_unusable_files_raise_audio_errors(small_model, clips):
 
 def test_the_predictor_reports_genre_probabilities_and_timing(small_model, clips):
     predictor = Predictor(small_model)
-    result = predictor.predict(clips["long"], name="long.wav")
+    result = predictor.result(clips["long"], name="long.wav")
     assert result["file"] == "long.wav" and result["model"] == small_model.name
     assert result["target"] == "genre"
     probs = list(result["probabilities"].values())
@@ -114,9 +114,9 @@ def test_the_predictor_reports_genre_probabilities_and_timing(small_model, clips
     assert result["duration_s"] == pytest.approx(24.0, abs=0.01) and result["window_s"] is None
     rtf = result["seconds_taken"] / result["duration_s"]
     assert result["real_time_factor"] == pytest.approx(rtf, rel=0.01)
-    windowed = Predictor(small_model, window=7.0).predict(clips["long"])
+    windowed = Predictor(small_model, window=7.0).result(clips["long"])
     assert windowed["window_s"] == 7.0 and windowed["analysed_s"] == pytest.approx(7.0)
-    whole = Predictor(small_model, window=7.0).predict(clips["long"], window=None)
+    whole = Predictor(small_model, window=7.0).result(clips["long"], window=None)
     assert whole["analysed_s"] == pytest.approx(24.0)
     text = format_result(result, top=3).splitlines()
     assert len(text) == 4 and text[0].startswith(f"long.wav: {result['genre']}  (24.0 s")
@@ -129,15 +129,15 @@ def test_the_best_model_is_chosen_by_validation_score(small_model, ci_settings, 
     private = _private_models(small_model, ci_settings, tmp_path, scores)
     (private.models_dir / "edited.json").write_text("{}")          # fails its checks: left out
     (private.models_dir / "edited.keras").write_bytes(b"x")
-    ranked = ranked_models(private)
+    ranked = ranked_models(settings=private)
     assert list(ranked["model"]) == ["better", "good", "unscored", "tagger"]
     assert list(ranked["metric"]) == ["valid_accuracy"] * 3 + ["valid_roc_auc"]
-    assert best_model(private) == "better"
+    assert best_model(settings=private) == "better"
     taggers = _private_models(small_model, ci_settings, tmp_path / "t",
                               [("t1", "tags", 0.7), ("t2", "tags", 0.8)])
-    assert best_model(taggers) == "t2"
+    assert best_model(settings=taggers) == "t2"
     with pytest.raises(NoModelError, match="no saved model under .*--model"):
-        best_model(ci_settings.with_(work_dir=tmp_path / "nothing"))
+        best_model(settings=ci_settings.with_(work_dir=tmp_path / "nothing"))
 
 
 @pytest.fixture
@@ -199,6 +199,6 @@ def test_models_are_loaded_in_keras_safe_mode(small_model, ci_settings, tmp_path
     x = keras.layers.Lambda(lambda t: t * 2.0)(x)
     x = keras.layers.Flatten()(x)
     risky = keras.Model(inputs, keras.layers.Dense(len(small_model.classes), activation="softmax")(x))
-    saving.save_pair(risky, meta, *training.paths_for("risky", private))
+    saving.save_pair(risky, meta, *models.paths_for("risky", settings=private))
     with pytest.raises(saving.SavedModelError, match="Lambda"):
-        Predictor.load("risky", private)
+        Predictor.load("risky", settings=private)

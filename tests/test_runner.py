@@ -59,3 +59,13 @@ def test_executed_notebooks_keep_their_figures_under_the_agg_backend(tmp_path, m
     import os
 
     assert os.environ["MPLBACKEND"] == "Agg"   # restored for the caller
+
+
+def test_times_line_names_every_notebook_and_the_load():
+    from genre_lib.runner import times_line
+
+    line = times_line({"01_eda": 40.2, "02_correlation_and_projections": 21.0})
+    assert line.startswith("time per notebook (s): 01 40, 02 21")
+    import os
+
+    assert ("load average" in line) == hasattr(os, "getloadavg")

@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from genre_lib import pipeline, training  # noqa: E402
+from genre_lib import models, pipeline, training  # noqa: E402
 from genre_lib.models import saving  # noqa: E402
 
 
@@ -27,9 +27,9 @@ def pair(small_model, ci_settings, tmp_path):
     the pair's name is ``small_model.name``."""
     settings = ci_settings.with_(work_dir=tmp_path)
     settings.models_dir.mkdir(parents=True)
-    for src in training.paths_for(small_model.name, ci_settings):
+    for src in models.paths_for(small_model.name, settings=ci_settings):
         shutil.copy2(src, settings.models_dir / src.name)
-    model_path, meta_path = training.paths_for(small_model.name, settings)
+    model_path, meta_path = models.paths_for(small_model.name, settings=settings)
     return settings, model_path, meta_path
 
 
@@ -43,7 +43,7 @@ def _edit_sidecar(meta_path, change, keep_checksum: bool = False):
 
 def _refused(settings, name, match):
     with pytest.raises(saving.SavedModelError, match=match) as info:
-        training.load(name, settings)
+        models.load(name, settings=settings)
     message = str(info.value)
     assert "\n" not in message and f"{name}.keras" in message and f"{name}.json" in message
     return message
@@ -65,7 +65,8 @@ def test_plain_keras_file_maps_raw_chunks_to_the_same_probabilities(small_model,
     subprocess.run([sys.executable, "-c", script, str(small_model.path), str(tmp_path / "x.npy"),
                     str(tmp_path / "p.npy")], check=True, env=env, capture_output=True)
     plain = np.load(tmp_path / "p.npy")
-    ours, ids = small_model.predict_chunks(fs, rows=rows)
+    X, ids = small_model.chunks(fs, rows=rows)
+    ours = small_model.predict(X)
     assert list(ids) == [t for t in fs.table["track_id"].to_numpy()[rows] for _ in starts]
     np.testing.assert_allclose(plain, ours, atol=1e-5)
     np.testing.assert_allclose(small_model.predict(small_model.inputs(raw)), ours, atol=1e-6)
@@ -73,7 +74,7 @@ def test_plain_keras_file_maps_raw_chunks_to_the_same_probabilities(small_model,
 
 def test_an_intact_pair_loads(pair, small_model):
     settings, model_path, _ = pair
-    again = training.load(small_model.name, settings)
+    again = models.load(small_model.name, settings=settings)
     assert again.path == model_path and again.meta[saving.MODEL_HASH_KEY] == saving.file_sha256(model_path)
 
 
@@ -103,7 +104,8 @@ def test_a_json_list_sidecar_gives_a_clear_error(pair, small_model, monkeypatch,
     meta_path.write_text("{not json")
     _refused(settings, small_model.name, "not valid JSON")
     monkeypatch.setattr(training, "train", lambda *args, **kwargs: "retrained")
-    assert training.load_or_train(small_model.name, settings, arch="cnn1d_mel", epochs=1) == "retrained"
+    again = training.load_or_train(small_model.name, arch="cnn1d_mel", epochs=1, settings=settings)
+    assert again == "retrained"
     assert "retraining" in capsys.readouterr().out
 
 
@@ -131,7 +133,7 @@ def test_a_crash_between_the_two_writes_never_leaves_a_usable_mismatched_pair(pa
                                                                              monkeypatch, capsys):
     settings, model_path, meta_path = pair
     name = small_model.name
-    trained = training.load(name, settings)
+    trained = models.load(name, settings=settings)
     bias = trained.model.get_layer("predictions").bias
     bias.assign(bias.numpy() + 1.0)  # a different model, as after retraining
     real_replace = os.replace
@@ -147,7 +149,7 @@ def test_a_crash_between_the_two_writes_never_leaves_a_usable_mismatched_pair(pa
     monkeypatch.setattr(saving.os, "replace", crash_on(".keras"))
     with pytest.raises(OSError, match="simulated crash"):
         saving.save_pair(trained.model, trained.meta, model_path, meta_path)
-    training.load(name, settings)
+    models.load(name, settings=settings)
     # crash between the two renames: new model, old sidecar; refused, and retrained on request
     monkeypatch.setattr(saving.os, "replace", crash_on(".json"))
     with pytest.raises(OSError, match="simulated crash"):
@@ -156,16 +158,16 @@ def test_a_crash_between_the_two_writes_never_leaves_a_usable_mismatched_pair(pa
     assert sorted(p.name for p in settings.models_dir.iterdir()) == [f"{name}.json", f"{name}.keras"]
     _refused(settings, name, "do not belong together")
     monkeypatch.setattr(training, "train", lambda *args, **kwargs: "retrained")
-    assert training.load_or_train(name, settings, arch="cnn1d_mel", epochs=1) == "retrained"
+    assert training.load_or_train(name, arch="cnn1d_mel", epochs=1, settings=settings) == "retrained"
     assert "do not belong together" in capsys.readouterr().out
     # a complete save makes the pair whole again
     saving.save_pair(trained.model, trained.meta, model_path, meta_path)
-    assert training.load(name, settings).meta["classes"] == trained.classes
+    assert models.load(name, settings=settings).meta["classes"] == trained.classes
 
 
 def test_missing_files_are_file_not_found(pair, small_model):
     settings, model_path, meta_path = pair
     meta_path.unlink()
     with pytest.raises(FileNotFoundError, match=small_model.name):
-        training.load(small_model.name, settings)
-    assert training.saved_models(settings) == []
+        models.load(small_model.name, settings=settings)
+    assert models.saved_models(settings=settings) == []

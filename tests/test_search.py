@@ -41,11 +41,11 @@ def test_sampler_and_pruner_names():
 
 
 def test_study_is_stored_and_resumes_only_the_missing_trials(settings):
-    study = search.open_study(settings, "toy", "toy-tpe-seed0", "tpe", 0, 5, space={"x": [-2, 2]})
+    study = search.open_study("toy", "toy-tpe-seed0", "tpe", 0, 5, space={"x": [-2, 2]}, settings=settings)
     assert search.run_study(study, _toy, 3, quiet=True)["ran"] == 3
-    path = search.storage_path(settings, "toy")
+    path = search.storage_path("toy", settings=settings)
     assert path.is_file() and path.parent == settings.models_dir / "search"
-    again = search.open_study(settings, "toy", "toy-tpe-seed0", "tpe", 0, 5, space={"x": [-2, 2]})
+    again = search.open_study("toy", "toy-tpe-seed0", "tpe", 0, 5, space={"x": [-2, 2]}, settings=settings)
     assert len(search.finished(again)) == 3
     info = search.run_study(again, _toy, 5, quiet=True)
     assert (info["ran"], info["finished"]) == (2, 5)
@@ -55,9 +55,9 @@ def test_study_is_stored_and_resumes_only_the_missing_trials(settings):
 
 
 def test_a_changed_space_starts_the_study_afresh(settings, capsys):
-    study = search.open_study(settings, "toy", "s", space={"epochs": 1})
+    study = search.open_study("toy", "s", space={"epochs": 1}, settings=settings)
     search.run_study(study, _toy, 2, quiet=True)
-    fresh = search.open_study(settings, "toy", "s", space={"epochs": 2})
+    fresh = search.open_study("toy", "s", space={"epochs": 2}, settings=settings)
     assert len(search.finished(fresh)) == 0 and "afresh" in capsys.readouterr().out
 
 
@@ -71,15 +71,15 @@ def test_two_processes_share_one_study(settings):
             import time
             time.sleep(0.05)
             return -(trial.suggest_float("x", -2, 2) - 0.5) ** 2
-        st = search.open_study(s, "shared", "shared", "random", {{seed}}, 10, space={{"x": 1}})
+        st = search.open_study("shared", "shared", "random", {{seed}}, 10, space={{"x": 1}}, settings=s)
         search.run_study(st, f, 10, quiet=True)
     """)
     # the usual order: create the study, then start the workers that share it
-    search.open_study(settings, "shared", "shared", "random", 0, 10, space={"x": 1})
+    search.open_study("shared", "shared", "random", 0, 10, space={"x": 1}, settings=settings)
     procs = [subprocess.Popen([sys.executable, "-c", code.replace("{seed}", str(i))])
              for i in (0, 1)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
-    study = search.open_study(settings, "shared", "shared", "random", 0, 10, space={"x": 1})
+    study = search.open_study("shared", "shared", "random", 0, 10, space={"x": 1}, settings=settings)
     # MaxTrialsCallback stops both at the budget (one trial over when they finish together)
     assert 10 <= len(search.finished(study)) <= 11
 
@@ -134,11 +134,11 @@ def test_importances_fall_back_gracefully_and_rank_what_matters():
 # -- the SVM search on the ci data ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def bank(ci_settings, ci_table):
-    return search.MfccBank(ci_table, ci_settings)
+    return search.MfccBank(ci_table, settings=ci_settings)
 
 
 def test_svm_search_scores_on_valid_and_test_only_when_asked(settings, bank):
-    study = search.search_svm(settings, bank, "tpe", 0, n_trials=3, quiet=True)
+    study = search.search_svm(bank, "tpe", 0, n_trials=3, quiet=True, settings=settings)
     frame = search.trials_frame(study)
     assert len(frame) == 3 and frame["value"].between(0, 1).all()
     assert set(frame["n_mfcc"]) <= set(search.N_MFCC)
@@ -164,15 +164,15 @@ def test_crnn_trials_prune_complete_and_leave_nothing_behind(settings):
     pytest.importorskip("tensorflow")
     prune_all = optuna.create_study(direction="maximize",
                                     pruner=optuna.pruners.ThresholdPruner(lower=1.1))
-    prune_all.optimize(search.crnn_objective(settings, "p", 0, epochs=1), n_trials=1)
+    prune_all.optimize(search.crnn_objective("p", 0, epochs=1, settings=settings), n_trials=1)
     assert prune_all.trials[0].state.name == "PRUNED"
     assert prune_all.trials[0].intermediate_values  # reported after the epoch
     keep = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1))
-    keep.optimize(search.crnn_objective(settings, "k", 0, epochs=1), n_trials=1)
+    keep.optimize(search.crnn_objective("k", 0, epochs=1, settings=settings), n_trials=1)
     t = keep.trials[0]
     assert t.state.name == "COMPLETE" and 0 <= t.value <= 1 and t.user_attrs["epochs_run"] == 1
     assert set(t.params) == set(search.CRNN_SPACE)
-    trials_dir = search.search_dir(settings) / "trials"
+    trials_dir = search.search_dir(settings=settings) / "trials"
     assert not any(trials_dir.iterdir())  # scratch folders removed
     assert not settings.results_dir.exists() or not any(settings.results_dir.iterdir())
     assert [p.name for p in settings.models_dir.iterdir()] == ["search"]  # no curriculum model
@@ -180,10 +180,10 @@ def test_crnn_trials_prune_complete_and_leave_nothing_behind(settings):
 
 def test_retrain_saves_by_seed_loads_again_and_reads_test_last(settings, capsys):
     pytest.importorskip("tensorflow")
-    config = search.default_config(settings)
+    config = search.default_config(settings=settings)
     assert config["optimizer"] == "adam" and config["rnn_layers"] == 1
-    first = search.retrain(settings, {**config, "units": 16}, "default", [3], epochs=1)
-    again = search.retrain(settings, {**config, "units": 16}, "default", [3], epochs=1)
+    first = search.retrain({**config, "units": 16}, "default", [3], epochs=1, settings=settings)
+    again = search.retrain({**config, "units": 16}, "default", [3], epochs=1, settings=settings)
     assert "loaded" in capsys.readouterr().out.splitlines()[-1]
     assert first[0].meta["seed"] == again[0].meta["seed"] == 3
     assert set(first[0].meta["metrics"]) == {"valid"}
@@ -191,7 +191,8 @@ def test_retrain_saves_by_seed_loads_again_and_reads_test_last(settings, capsys)
     test = search.test_scores(again)
     assert list(valid["split"]) == ["valid"] and list(test["split"]) == ["test"]
     assert test["accuracy"].between(0, 1).all()
-    assert first[0].path.parent == search.search_dir(settings) / "retrained" / "models" / settings.run_name
+    where = search.search_dir(settings=settings) / "retrained" / "models" / settings.run_name
+    assert first[0].path.parent == where
 
 
 def test_best_params_over_studies():

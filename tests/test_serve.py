@@ -87,7 +87,7 @@ def test_a_good_file_gets_its_genre_and_probabilities(client, songs, small_model
     assert body["duration_s"] == pytest.approx(6.0, abs=0.01) and body["chunks"] >= 1
     assert 0 < body["seconds_taken"] <= wall
     (tmp_path / "song0.wav").write_bytes(songs["song0.wav"])
-    alone = Predictor(small_model).predict(tmp_path / "song0.wav")    # the same model in this process
+    alone = Predictor(small_model).result(tmp_path / "song0.wav")    # the same model in this process
     np.testing.assert_allclose([body["probabilities"][c] for c in small_model.classes],
                                [alone["probabilities"][c] for c in small_model.classes], atol=1e-4)
 
@@ -102,7 +102,7 @@ def test_other_formats_are_read(client, songs, small_model, tmp_path, name):
     classes = small_model.classes
     # the service decodes the upload as this process does: the same answer, to 1e-4
     (tmp_path / name).write_bytes(songs[name])
-    alone = Predictor(small_model).predict(tmp_path / name)
+    alone = Predictor(small_model).result(tmp_path / name)
     assert body["genre"] == alone["genre"]
     np.testing.assert_allclose([body["probabilities"][c] for c in classes],
                                [alone["probabilities"][c] for c in classes], atol=1e-4)

@@ -112,27 +112,28 @@ def _damage_one_shard(folder: Path, how: str) -> Path:
 
 @pytest.mark.parametrize("how", ["flip", "truncate", "garbage"])
 def test_a_damaged_shard_is_rebuilt_alone(private, table, monkeypatch, how):
-    good = features.extract(table, "logmel", private, progress=False, shard_rows=3)
+    good = features.extract(table, "logmel", progress=False, shard_rows=3, settings=private)
     reference = np.asarray(good.X)
     assert len(_shards(good.cache_path)) == 3
     _damage_one_shard(good.cache_path, how)
     calls = _counting(monkeypatch)
     with pytest.warns(UserWarning, match="rebuilt"):
-        again = features.extract(table, "logmel", private, progress=False, shard_rows=3, jobs=1)
+        again = features.extract(table, "logmel", progress=False, shard_rows=3, jobs=1, settings=private)
     assert len(calls) == 3  # the damaged shard's rows only
     assert np.array_equal(np.asarray(again.X), reference)
     calls.clear()
-    assert features.extract(table, "logmel", private, progress=False, jobs=1).from_cache and not calls
+    again = features.extract(table, "logmel", progress=False, jobs=1, settings=private)
+    assert again.from_cache and not calls
 
 
 def test_a_well_formed_shard_of_the_wrong_shape_is_rebuilt(private, table, monkeypatch):
-    good = features.extract(table, "logmel", private, progress=False, shard_rows=4)
+    good = features.extract(table, "logmel", progress=False, shard_rows=4, settings=private)
     stranger = store.Entry(good.cache_path).open()  # no expected shape: it writes what it gets
     stamped = [(t, store.file_stamp(p)) for t, p in zip(table["track_id"][:2], table["path"][:2])]
     stranger.commit(np.zeros((2, 4, 4), np.float32), stamped, [])
     calls = _counting(monkeypatch)
     with pytest.warns(UserWarning, match="shape"):
-        again = features.extract(table, "logmel", private, progress=False, jobs=1)
+        again = features.extract(table, "logmel", progress=False, jobs=1, settings=private)
     assert not calls and again.X.shape == good.X.shape
     assert np.array_equal(np.asarray(again.X), np.asarray(good.X))
 
@@ -148,7 +149,7 @@ class _Trap:
 
 
 def test_files_dropped_into_the_store_cannot_run_code(private, table, tmp_path):
-    good = features.extract(table.head(4), "logmel", private, progress=False)
+    good = features.extract(table.head(4), "logmel", progress=False, settings=private)
     proof = tmp_path / "code-ran"
     name = "shard-abcdef-1-0001-dead"
     np.save(good.cache_path / f"{name}.npy", np.array([_Trap(proof)], dtype=object), allow_pickle=True)
@@ -158,7 +159,7 @@ def test_files_dropped_into_the_store_cannot_run_code(private, table, tmp_path):
     (good.cache_path / f"{name}.json").write_text(json.dumps(record))
     (good.cache_path / "shard-abcdef-1-0002-beef.json").write_text('{"format": 3, "rows": "many"}')
     with pytest.warns(UserWarning, match="rebuilt"):
-        again = features.extract(table.head(4), "logmel", private, progress=False)
+        again = features.extract(table.head(4), "logmel", progress=False, settings=private)
     assert not proof.exists() and again.from_cache
     assert np.array_equal(np.asarray(again.X), np.asarray(good.X))
     assert not list(good.cache_path.glob("shard-abcdef-*"))
@@ -194,7 +195,7 @@ _KILLED_RUN = textwrap.dedent("""
     from genre_lib.datasets import load_table
     audio_dir, store_dir, marker = (Path(a) for a in sys.argv[1:4])
     base = get_settings(dataset="synth", profile="ci", data_dir=audio_dir)
-    table = load_table(base).groupby("genre").head(1).head(8).reset_index(drop=True)
+    table = load_table(settings=base).groupby("genre").head(1).head(8).reset_index(drop=True)
     real_fsync, arrays = os.fsync, []
 
     def stalling_fsync(fd):
@@ -207,8 +208,8 @@ _KILLED_RUN = textwrap.dedent("""
         real_fsync(fd)
 
     os.fsync = stalling_fsync
-    features.extract(table, "logmel", base.with_(data_dir=store_dir), progress=False, jobs=2,
-                     shard_rows=3)
+    features.extract(table, "logmel", progress=False, jobs=2, shard_rows=3,
+                     settings=base.with_(data_dir=store_dir))
 """)
 
 
@@ -235,10 +236,10 @@ def test_a_run_killed_mid_write_is_repaired_and_leaves_nothing_behind(private, t
     gone, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive, f"pool workers outlived the killed run: {alive}"
     calls = _counting(monkeypatch)
-    fs = features.extract(table, "logmel", private, progress=False, jobs=1, shard_rows=3)
+    fs = features.extract(table, "logmel", progress=False, jobs=1, shard_rows=3, settings=private)
     assert len(calls) == 2  # two shards of three survived; the last two tracks are computed
     assert not _leftovers(folder) and len(fs.X) == len(table)
-    fresh = features.extract(table, "logmel", private, progress=False, use_cache=False, jobs=1)
+    fresh = features.extract(table, "logmel", progress=False, use_cache=False, jobs=1, settings=private)
     assert np.allclose(np.asarray(fs.X), fresh.X, atol=1e-3)
 
 
@@ -271,11 +272,11 @@ def test_leftovers_are_removed_only_when_their_writer_is_gone(tmp_path):
 
 
 def test_a_copied_store_still_works(private, table, tmp_path, monkeypatch):
-    first = features.extract(table, "logmel", private, progress=False)
+    first = features.extract(table, "logmel", progress=False, settings=private)
     elsewhere = private.with_(data_dir=tmp_path / "copy")
     shutil.copytree(private.cache_dir, elsewhere.cache_dir)  # new inodes and times: checked again
     calls = _counting(monkeypatch)
-    again = features.extract(table, "logmel", elsewhere, progress=False, jobs=1)
+    again = features.extract(table, "logmel", progress=False, jobs=1, settings=elsewhere)
     assert again.from_cache and not calls and again.cache_path != first.cache_path
     assert np.array_equal(np.asarray(again.X), np.asarray(first.X))
 
@@ -289,9 +290,9 @@ def test_a_full_disk_is_a_clear_error_naming_the_folder(private, table, monkeypa
 
     monkeypatch.setattr(np, "save", full)
     with pytest.raises(StoreFullError, match="no space left") as info:
-        features.extract(table, "logmel", private, progress=False, jobs=1, shard_rows=4)
+        features.extract(table, "logmel", progress=False, jobs=1, shard_rows=4, settings=private)
     folder = next((private.cache_dir / "synth").glob("logmel-*"))
     assert str(folder) in str(info.value) and info.value.errno == errno.ENOSPC
     assert not _leftovers(folder) and not _shards(folder)
     monkeypatch.setattr(np, "save", real_save)
-    assert len(features.extract(table, "logmel", private, progress=False).X) == len(table)
+    assert len(features.extract(table, "logmel", progress=False, settings=private).X) == len(table)

@@ -40,16 +40,16 @@ def test_table_contract_and_splits(ci_settings, ci_table):
 
 
 def test_regeneration_is_identical_and_cached(ci_settings, ci_table):
-    root = synth.dataset_dir(ci_settings)
+    root = synth.dataset_dir(settings=ci_settings)
     path = root / "audio" / "blues" / "blues.00000.wav"
     before = path.read_bytes()
     mtime = path.stat().st_mtime_ns
-    again = load_table(ci_settings)  # manifest matches: no rebuild
+    again = load_table(settings=ci_settings)  # manifest matches: no rebuild
     assert path.stat().st_mtime_ns == mtime
     assert again["split"].tolist() == ci_table["split"].tolist()
     other = ci_settings.with_(data_dir=ci_settings.data_dir.parent / "data2")
-    synth.build(other, progress=False)
-    assert (synth.dataset_dir(other) / "audio" / "blues" / "blues.00000.wav").read_bytes() == before
+    synth.build(progress=False, settings=other)
+    assert (synth.dataset_dir(settings=other) / "audio" / "blues" / "blues.00000.wav").read_bytes() == before
 
 
 def test_stratified_split_groups_never_straddle():

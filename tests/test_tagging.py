@@ -45,7 +45,7 @@ def test_clip_predictions_pool_with_the_one_pooling():
     ids = ["x", "x", "y", "y", "y"]
     proba = np.array([[0.1, 0.9], [0.3, 0.1], [0.2, 0.2], [0.8, 0.2], [0.2, 0.2]])
     fs = SimpleNamespace(subset=lambda split: part)
-    trained = SimpleNamespace(classes=["a", "b"], predict_chunks=lambda p: (proba, ids))
+    trained = SimpleNamespace(classes=["a", "b"], chunks=lambda p: ("X", ids), predict=lambda X: proba)
     out = tagging.clip_predictions(trained, fs, "test")
     assert out["track_id"] == ["x", "y"]
     np.testing.assert_array_equal(out["mean"][0], [[1, 0], [0, 1]])

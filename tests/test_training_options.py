@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from genre_lib import training  # noqa: E402
+from genre_lib import callbacks, training  # noqa: E402
 from genre_lib.models import build_crnn1d  # noqa: E402
 
 
@@ -22,37 +22,37 @@ def test_defaults_are_unchanged():
 def test_make_optimizer():
     import keras
 
-    adam = training.make_optimizer("adam", 1e-3)
+    adam = callbacks.make_optimizer("adam", 1e-3)
     assert type(adam) is keras.optimizers.Adam and adam.weight_decay is None
     assert float(adam.learning_rate) == pytest.approx(1e-3)
-    adamw = training.make_optimizer("adamw", 2e-4)
+    adamw = callbacks.make_optimizer("adamw", 2e-4)
     assert isinstance(adamw, keras.optimizers.AdamW) and adamw.weight_decay == pytest.approx(0.004)
-    assert training.make_optimizer("adamw", 1e-3, weight_decay=0.01).weight_decay == pytest.approx(0.01)
+    assert callbacks.make_optimizer("adamw", 1e-3, weight_decay=0.01).weight_decay == pytest.approx(0.01)
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        training.make_optimizer("sgd")
+        callbacks.make_optimizer("sgd")
 
 
 def test_make_callbacks_schedules():
     import keras
 
-    plateau = training.make_callbacks(None, patience=6)
+    plateau = callbacks.make_callbacks(None, patience=6)
     assert [type(c) for c in plateau] == [keras.callbacks.EarlyStopping,
                                           keras.callbacks.ReduceLROnPlateau]
     assert plateau[1].patience == 3
-    step = training.make_callbacks(None, patience=6, schedule="step", decay_every=3)
+    step = callbacks.make_callbacks(None, patience=6, schedule="step", decay_every=3)
     sched = step[1]
     assert isinstance(sched, keras.callbacks.LearningRateScheduler)
     assert [sched.schedule(e, 1.0) for e in range(7)] == [1.0, 1.0, 1.0, 0.5, 1.0, 1.0, 0.5]
     with pytest.raises(ValueError, match="schedule must be one of"):
-        training.make_callbacks(None, schedule="cosine")
+        callbacks.make_callbacks(None, schedule="cosine")
 
 
 def test_unknown_options_fail_before_any_work(ci_settings, tmp_path):
     settings = ci_settings.with_(work_dir=tmp_path)
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        training.load_or_train("x", settings, arch="crnn1d", optimizer="sgd")
+        training.load_or_train("x", arch="crnn1d", optimizer="sgd", settings=settings)
     with pytest.raises(ValueError, match="schedule"):
-        training.load_or_train("x", settings, arch="crnn1d", schedule="cosine")
+        training.load_or_train("x", arch="crnn1d", schedule="cosine", settings=settings)
     assert not settings.models_dir.exists()
 
 
@@ -79,9 +79,9 @@ def test_adamw_step_seed_callbacks_and_valid_only_scoring(ci_settings, tmp_path)
 
     settings = ci_settings.with_(work_dir=tmp_path)
     rec = Epochs()
-    t = training.load_or_train("opts", settings, arch="crnn1d", rnn="gru", units=16, epochs=2,
+    t = training.load_or_train("opts", arch="crnn1d", rnn="gru", units=16, epochs=2,
                                lr=1e-3, optimizer="adamw", schedule="step", decay_every=1,
-                               seed=7, callbacks=[rec], score_on=("valid",))
+                               seed=7, callbacks=[rec], score_on=("valid",), settings=settings)
     assert [e for e, _ in rec.seen] == [0, 1]
     assert rec.seen[1][1] == pytest.approx(rec.seen[0][1] / 2)
     meta = json.loads(t.path.with_suffix(".json").read_text())
@@ -90,7 +90,7 @@ def test_adamw_step_seed_callbacks_and_valid_only_scoring(ci_settings, tmp_path)
     rows = sorted(p.name for p in settings.results_dir.glob("*.json"))
     assert rows == ["opts__valid.json"]
     assert json.loads((settings.results_dir / rows[0]).read_text())["seed"] == 7
-    again = training.load_or_train("opts", settings, arch="crnn1d", rnn="gru", units=16, epochs=2,
+    again = training.load_or_train("opts", arch="crnn1d", rnn="gru", units=16, epochs=2,
                                    lr=1e-3, optimizer="adamw", schedule="step", decay_every=1,
-                                   seed=7, score_on=("valid",))
+                                   seed=7, score_on=("valid",), settings=settings)
     assert again.meta["trained_at"] == meta["trained_at"]  # loaded, not retrained

@@ -140,5 +140,16 @@ def subsample(table: pd.DataFrame, per_label: int | None, seed: int,
     return pd.concat(parts).sort_values("track_id").reset_index(drop=True)
 
 
+def table_digest(table: pd.DataFrame) -> str:
+    """A short digest of what a model learns from in ``table``: every track's id, split, genre
+    and tags, in order (paths and other columns are left out, so a moved copy keeps it)."""
+    import hashlib
+    import json
+
+    cols = [c for c in ("track_id", "split", "genre", "tags") if c in table]
+    rows = table[cols].astype(str).to_numpy().tolist()
+    return hashlib.sha1(json.dumps([cols, rows]).encode()).hexdigest()[:16]
+
+
 __all__ = ["TABLE_COLUMNS", "SPLITS", "DatasetError", "check_table", "has_genres", "has_tags",
-           "labels", "primary_label", "stratified_split", "subsample"]
+           "labels", "primary_label", "stratified_split", "subsample", "table_digest"]

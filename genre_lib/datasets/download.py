@@ -248,9 +248,8 @@ def _unpack_any(archives: list[Path], dest: Path, progress: bool) -> None:
         stream.close()
 
 
-def download(name: str, settings: Settings | None = None, force: bool = False,
-             progress: bool = True, retries: int = 2, timeout: float = 60.0,
-             keep_archives: bool = True) -> Path:
+def download(name: str, force: bool = False, progress: bool = True, retries: int = 2, timeout: float = 60.0,
+             keep_archives: bool = True, *, settings: Settings | None = None) -> Path:
     """Fetch, verify and unpack source ``name`` into ``data/<target>/``; return that folder.
 
     Nothing is unpacked before every required file has been verified. Unpacking goes to a
@@ -264,17 +263,17 @@ def download(name: str, settings: Settings | None = None, force: bool = False,
         raise DatasetError(f"unknown download {name!r}; choose from {', '.join(SOURCES)}")
     src = SOURCES[name]
     target = settings.data_dir / src.target
-    where = present(name, settings)
+    where = present(name, settings=settings)
     if where is not None and not force:
         print(f"{name} is already present at {where}; nothing to do (use --force to fetch "
               f"and unpack it again)")
-        _complete_files(src, settings, progress, retries, timeout)
+        _complete_files(src, progress, retries, timeout, settings=settings)
         return where
     if target.exists() and not force:
         raise DatasetError(f"{target} exists but does not hold a complete copy of {name}; "
                            f"move it away, or run the command again with --force to replace it")
     print(f"{src.title}\n  about {src.size_hint}; from {src.homepage}")
-    folder = downloads_dir(settings)
+    folder = downloads_dir(settings=settings)
     fetched: dict[str, Path] = {}
     for remote in src.remotes:
         try:
@@ -284,7 +283,7 @@ def download(name: str, settings: Settings | None = None, force: bool = False,
             if not remote.optional:
                 raise
             print(f"warning: optional file {remote.fname} not fetched: {exc}", file=sys.stderr)
-    _install(src, fetched, settings, progress)
+    _install(src, fetched, progress, settings=settings)
     if not keep_archives:
         for p in fetched.values():
             p.unlink(missing_ok=True)
@@ -292,7 +291,7 @@ def download(name: str, settings: Settings | None = None, force: bool = False,
     return target
 
 
-def _install(src: Source, fetched: dict[str, Path], settings: Settings, progress: bool) -> None:
+def _install(src: Source, fetched: dict[str, Path], progress: bool, *, settings: Settings) -> None:
     """Unpack the verified files into a temporary folder, then rename it to the target."""
     target = settings.data_dir / src.target
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -335,8 +334,7 @@ def _install(src: Source, fetched: dict[str, Path], settings: Settings, progress
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _complete_files(src: Source, settings: Settings, progress: bool, retries: int,
-                    timeout: float) -> None:
+def _complete_files(src: Source, progress: bool, retries: int, timeout: float, *, settings: Settings) -> None:
     """Add a source's ``file`` remotes beside a present copy its ``complete`` check finds lacking
     (a copy unpacked by hand may lack small files the download adds beside the archive).
 
@@ -344,7 +342,7 @@ def _complete_files(src: Source, settings: Settings, progress: bool, retries: in
     this way, now ship with genre_lib.
     """
     complete = resolve(src.complete, f"completeness check of {src.name}")
-    if complete is None or complete(settings):
+    if complete is None or complete(settings=settings):
         return
     dest = settings.data_dir / src.target
     dest.mkdir(parents=True, exist_ok=True)
@@ -352,7 +350,7 @@ def _complete_files(src: Source, settings: Settings, progress: bool, retries: in
     got = []
     for remote in wanted:
         try:
-            path = fetch(remote, downloads_dir(settings), progress=progress, retries=retries,
+            path = fetch(remote, downloads_dir(settings=settings), progress=progress, retries=retries,
                          timeout=timeout)
             shutil.copy2(path, dest / remote.fname)
             got.append(remote.fname)

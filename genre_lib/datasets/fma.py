@@ -60,7 +60,7 @@ TRACK_COLUMNS = {
 REQUIRED = ("fma_split", "subset", "genre_top")
 
 
-def _subset_of(settings: Settings, subset: str | None) -> str:
+def _subset_of(subset: str | None, *, settings: Settings) -> str:
     if subset:
         if subset not in SUBSETS:
             raise ValueError(f"subset must be one of {', '.join(SUBSETS)}")
@@ -70,7 +70,7 @@ def _subset_of(settings: Settings, subset: str | None) -> str:
     return "small"
 
 
-def find_metadata(settings: Settings | None = None, metadata_dir=None) -> Path:
+def find_metadata(metadata_dir=None, *, settings: Settings | None = None) -> Path:
     """The folder holding ``tracks.csv`` and ``genres.csv``."""
     settings = settings or get_settings()
     data = settings.data_dir
@@ -94,10 +94,10 @@ def _audio_tree(name: str):
     return check
 
 
-def find_audio(settings: Settings | None = None, subset: str | None = None, audio_dir=None) -> Path:
+def find_audio(subset: str | None = None, audio_dir=None, *, settings: Settings | None = None) -> Path:
     """The ``fma_<subset>`` folder holding the ``NNN/NNNNNN.mp3`` tree."""
     settings = settings or get_settings()
-    subset = _subset_of(settings, subset)
+    subset = _subset_of(subset, settings=settings)
     name = f"fma_{subset}"
     data = settings.data_dir
     if audio_dir:
@@ -111,28 +111,29 @@ def find_audio(settings: Settings | None = None, subset: str | None = None, audi
     return hits[0]
 
 
-def find_small_audio(settings: Settings) -> Path:
+def find_small_audio(*, settings: Settings | None = None) -> Path:
     """The ``fma_small`` folder (for ``data status`` and ``data download``)."""
-    return find_audio(settings, "small")
+    return find_audio("small", settings=settings)
 
 
-def find_medium_audio(settings: Settings) -> Path:
+def find_medium_audio(*, settings: Settings | None = None) -> Path:
     """The ``fma_medium`` folder (for ``data status`` and ``data download``)."""
-    return find_audio(settings, "medium")
+    return find_audio("medium", settings=settings)
 
 
-def describe_metadata(where: Path, settings: Settings) -> str:
+def describe_metadata(where: Path, *, settings: Settings | None = None) -> str:
     """One line for ``data status`` on the metadata folder."""
     extra = ", features.csv" if (Path(where) / "features.csv").exists() else ""
     return f"tracks.csv, genres.csv{extra}"
 
 
-def describe_audio(where: Path, settings: Settings) -> str:
+def describe_audio(where: Path, *, settings: Settings | None = None) -> str:
     """One line for ``data status`` on an audio folder: MP3 count and whether metadata is there."""
+    settings = settings or get_settings()
     n = sum(1 for d in Path(where).iterdir() if d.is_dir() for f in os.scandir(d)
             if f.name.endswith(".mp3"))
     try:
-        find_metadata(settings)
+        find_metadata(settings=settings)
         meta = "found"
     except DatasetError:
         meta = "MISSING (needs fma_metadata)"
@@ -198,7 +199,7 @@ def _cache_key(path: Path, *extra) -> str:
     return hashlib.sha1(desc.encode()).hexdigest()[:16]
 
 
-def _cached(settings: Settings, name: str, build):
+def _cached(name: str, build, *, settings: Settings):
     from ..features import CacheError, read_entry, write_entry
 
     path = settings.cache_dir / "fma" / f"{name}.pkl"
@@ -212,7 +213,7 @@ def _cached(settings: Settings, name: str, build):
     return value
 
 
-def read_tracks(path, settings: Settings | None = None) -> pd.DataFrame:
+def read_tracks(path, *, settings: Settings | None = None) -> pd.DataFrame:
     """The columns of ``tracks.csv`` the curriculum needs, indexed by six-digit track id.
 
     Only the needed columns are parsed (the file is about 250 MB), and the result is cached
@@ -244,7 +245,7 @@ def read_tracks(path, settings: Settings | None = None) -> pd.DataFrame:
         frame["track_id"] = _six_digits(frame["track_id"], path, first_row=4)
         return frame.set_index("track_id")
 
-    return _cached(settings, f"tracks-{_cache_key(path)}", build)
+    return _cached(f"tracks-{_cache_key(path)}", build, settings=settings)
 
 
 def read_genres(path) -> dict[int, str]:
@@ -283,9 +284,9 @@ def _genre_tags(chosen: pd.DataFrame, titles: dict, path: Path, lines: list[str]
     return [names(c) for c in chosen["genres_all"]]
 
 
-def load_table(settings: Settings | None = None, subset: str | None = None,
-               metadata_dir=None, audio_dir=None, min_seconds: float | None = None,
-               validate: bool = True, progress: bool = True, verbose: bool = True) -> pd.DataFrame:
+def load_table(subset: str | None = None, metadata_dir=None, audio_dir=None, min_seconds: float | None = None,
+               validate: bool = True, progress: bool = True, verbose: bool = True, *,
+               settings: Settings | None = None) -> pd.DataFrame:
     """The FMA table for ``subset`` (default: from ``settings.dataset``, e.g. ``fma_small``).
 
     Extra columns: ``artist``, ``artist_id``, ``album_id``, ``title``, ``subset``,
@@ -295,11 +296,11 @@ def load_table(settings: Settings | None = None, subset: str | None = None,
     Notebook: none directly; through :func:`genre_lib.datasets.load_table`.
     """
     settings = settings or get_settings()
-    subset = _subset_of(settings, subset)
+    subset = _subset_of(subset, settings=settings)
     name = f"fma_{subset}"
-    meta_dir = find_metadata(settings, metadata_dir)
-    audio_root = find_audio(settings, subset, audio_dir)
-    tracks = read_tracks(meta_dir / "tracks.csv", settings)
+    meta_dir = find_metadata(metadata_dir, settings=settings)
+    audio_root = find_audio(subset, audio_dir, settings=settings)
+    tracks = read_tracks(meta_dir / "tracks.csv", settings=settings)
     titles = read_genres(meta_dir / "genres.csv")
     chosen = tracks[tracks["subset"].isin(SUBSETS[subset])]
     lines = [f"FMA {subset}: metadata {meta_dir}, audio {audio_root}; {len(chosen)} tracks in "
@@ -317,8 +318,8 @@ def load_table(settings: Settings | None = None, subset: str | None = None,
         if col in chosen.columns:
             table[col] = chosen[col].to_numpy(dtype=object)
 
-    sel = select_usable(table, settings, name, CLIP_SECONDS, min_seconds, validate, progress,
-                        known_faulty=KNOWN_FAULTY)
+    sel = select_usable(table, name, CLIP_SECONDS, min_seconds, validate, progress,
+                        known_faulty=KNOWN_FAULTY, settings=settings)
     out = sel.table.sort_values("track_id").reset_index(drop=True)
     features_csv = meta_dir / "features.csv"
     out.attrs.update({"dataset": name, "skipped": sel.skipped, "clip_seconds": CLIP_SECONDS,
@@ -326,13 +327,13 @@ def load_table(settings: Settings | None = None, subset: str | None = None,
                       "metadata_dir": str(meta_dir), "audio_dir": str(audio_root),
                       "features_csv": str(features_csv) if features_csv.exists() else None})
     lines.append(f"split: official set/split; {out['genre'].nunique()} genres")
-    lines += profile_note(settings, sel.n_candidates)
+    lines += profile_note(sel.n_candidates, settings=settings)
     report(name, out, sel.skipped, lines, verbose)
     return out
 
 
-def load_features(settings: Settings | None = None, table: pd.DataFrame | None = None,
-                  groups=("mfcc",), metadata_dir=None, path=None) -> pd.DataFrame:
+def load_features(table: pd.DataFrame | None = None, groups=("mfcc",), metadata_dir=None, path=None, *,
+                  settings: Settings | None = None) -> pd.DataFrame:
     """Precomputed features from ``features.csv`` (three-row header: feature, statistic, number).
 
     ``groups`` selects feature families (``("mfcc",)`` gives the 140 MFCC statistics;
@@ -342,7 +343,7 @@ def load_features(settings: Settings | None = None, table: pd.DataFrame | None =
     ``path`` names the file directly (otherwise it is looked for beside ``tracks.csv``).
     """
     settings = settings or get_settings()
-    path = Path(path) if path is not None else find_metadata(settings, metadata_dir) / "features.csv"
+    path = Path(path) if path is not None else find_metadata(metadata_dir, settings=settings) / "features.csv"
     if not path.exists():
         raise DatasetError(f"{path} not found; it is part of fma_metadata.zip")
     wanted = None if groups is None else tuple(groups)
@@ -363,7 +364,7 @@ def load_features(settings: Settings | None = None, table: pd.DataFrame | None =
         frame = frame.set_index("track_id").astype(np.float32)
         return frame
 
-    frame = _cached(settings, f"features-{_cache_key(path, wanted)}", build)
+    frame = _cached(f"features-{_cache_key(path, wanted)}", build, settings=settings)
     if table is not None:
         have = frame.index.intersection(pd.Index(table["track_id"]))
         missing = len(table) - len(have)

@@ -130,7 +130,7 @@ def _same_as_shipped(lists: dict) -> bool:
         return False
 
 
-def locate(settings: Settings | None = None, root=None, split_dir=None) -> dict:
+def locate(root=None, split_dir=None, *, settings: Settings | None = None) -> dict:
     """Find GTZAN: its root folder (holding the genre folders), layout, extra files, and the
     fault-filtered lists to use.
 
@@ -174,14 +174,15 @@ def locate(settings: Settings | None = None, root=None, split_dir=None) -> dict:
             "notes": unreadable + notes}
 
 
-def find_root(settings: Settings) -> Path:
+def find_root(*, settings: Settings | None = None) -> Path:
     """The folder holding the genre folders (``DatasetError`` when there is none)."""
-    return locate(settings)["root"]
+    return locate(settings=settings)["root"]
 
 
-def describe_copy(where: Path, settings: Settings) -> str:
+def describe_copy(where: Path, *, settings: Settings | None = None) -> str:
     """One line for ``data status``: clips, layout, and the split the loader will use."""
-    info = locate(settings)
+    settings = settings or get_settings()
+    info = locate(settings=settings)
     ids = set(_clip_table(info)["track_id"])
     head = f"{info['n_files']} clips, {info['layout']} layout"
     if getattr(settings, "split", "official") == "random":
@@ -282,9 +283,9 @@ def _split_from_lists(table: pd.DataFrame, info: dict, lines: list[str]) -> tupl
     return table[table["split"].notna()].reset_index(drop=True), attrs
 
 
-def load_table(settings: Settings | None = None, root=None, split: str = "auto",
-               split_dir=None, min_seconds: float | None = None, validate: bool = True,
-               progress: bool = True, verbose: bool = True) -> pd.DataFrame:
+def load_table(root=None, split: str = "auto", split_dir=None, min_seconds: float | None = None,
+               validate: bool = True, progress: bool = True, verbose: bool = True, *,
+               settings: Settings | None = None) -> pd.DataFrame:
     """The GTZAN table (contract of :mod:`genre_lib.datasets`).
 
     ``split``: ``"auto"`` (the default: the fault-filtered split, unless ``settings.split``
@@ -307,7 +308,7 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
         raise ValueError("split must be 'auto', 'filtered' or 'random'")
     if split == "auto":
         split = "random" if getattr(settings, "split", "official") == "random" else "filtered"
-    info = locate(settings, root=root, split_dir=split_dir)
+    info = locate(root=root, split_dir=split_dir, settings=settings)
     table = _clip_table(info)
     lines = [f"GTZAN ({info['layout']} layout) at {info['root']}: {len(table)} clips found"]
     lines += info["notes"]
@@ -327,8 +328,9 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
             print(RANDOM_ASKED_NOTE)
     table["tags"] = [[] for _ in range(len(table))]
 
-    sel = select_usable(table, settings, "gtzan", CLIP_SECONDS, min_seconds, validate,
-                        progress, known_faulty=KNOWN_FAULTY if info["layout"] == "Kaggle" else {})
+    sel = select_usable(table, "gtzan", CLIP_SECONDS, min_seconds, validate, progress,
+                        known_faulty=KNOWN_FAULTY if info["layout"] == "Kaggle" else {},
+                        settings=settings)
     cols = ["track_id", "path", "genre", "split", "tags"]
     out = sel.table[cols + [c for c in sel.table.columns if c not in cols]]
     out = out.sort_values("track_id").reset_index(drop=True)
@@ -336,20 +338,20 @@ def load_table(settings: Settings | None = None, root=None, split: str = "auto",
                       "layout": info["layout"], "root": str(info["root"]),
                       "split_source": split_source, "split_rule": rule, **attrs,
                       "kaggle_features_csv": {k: str(v) for k, v in info["features_csv"].items()}})
-    lines += profile_note(settings, sel.n_candidates)
+    lines += profile_note(sel.n_candidates, settings=settings)
     report("gtzan", out, sel.skipped, lines, verbose)
     return out
 
 
-def load_features(settings: Settings | None = None, seconds: int = 30,
-                  table: pd.DataFrame | None = None, root=None) -> pd.DataFrame:
+def load_features(table: pd.DataFrame | None = None, seconds: int = 30, root=None, *,
+                  settings: Settings | None = None) -> pd.DataFrame:
     """The Kaggle copy's precomputed features (``features_30_sec.csv`` or ``features_3_sec.csv``).
 
     Returns numeric feature columns indexed by ``track_id`` (for ``seconds=3`` there are ten
     rows per track, with a ``segment`` column). With ``table``, only its tracks, in its order.
     """
     settings = settings or get_settings()
-    info = locate(settings, root=root)
+    info = locate(root=root, settings=settings)
     path = info["features_csv"].get(seconds)
     if path is None:
         raise DatasetError(f"features_{seconds}_sec.csv not found beside {info['root']}; it "

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import Settings
+from ..config import Settings, get_settings
 from ..store.files import atomic_write
 from .contract import DatasetError, subsample
 from .registry import SOURCES
@@ -38,8 +38,9 @@ from .specs import resolve
 _SKIP_DIRS = {"cache", "downloads", "synth", "__pycache__"}
 
 
-def downloads_dir(settings: Settings) -> Path:
+def downloads_dir(*, settings: Settings | None = None) -> Path:
     """Where archives are kept (and where a manually downloaded archive goes)."""
+    settings = settings or get_settings()
     return settings.data_dir / "downloads"
 
 
@@ -105,14 +106,15 @@ def missing_message(what: str, looked: Iterable[Path], name: str) -> str:
             f"lists what is present and where archives go.")
 
 
-def present(name: str, settings: Settings) -> Path | None:
+def present(name: str, *, settings: Settings | None = None) -> Path | None:
     """Where download ``name`` already is on disk, or ``None`` (``KeyError`` if unknown)."""
+    settings = settings or get_settings()
     src = SOURCES[name]
     locate = resolve(src.locate, f"locate function of {name}")
     if locate is None:
         return None
     try:
-        return Path(locate(settings))
+        return Path(locate(settings=settings))
     except (DatasetError, OSError):       # absent, or a folder that cannot be read
         return None
 
@@ -281,12 +283,13 @@ def validate_audio(paths: Iterable, cache_file: Path | None, jobs: int = 4,
                         index=pd.Index(paths, name="path"))
 
 
-def default_min_seconds(settings: Settings, native_seconds: float) -> float:
+def default_min_seconds(native_seconds: float, *, settings: Settings | None = None) -> float:
     """Shortest acceptable file: half the clip length the features will use.
 
     The features crop or pad every track to the profile's clip length (``ci``: 6 s) or the
     dataset's native length; a file giving less than half of that would be mostly padding.
     """
+    settings = settings or get_settings()
     wanted = native_seconds
     if settings.profile.clip_seconds is not None:
         wanted = min(settings.profile.clip_seconds, native_seconds)
@@ -294,7 +297,7 @@ def default_min_seconds(settings: Settings, native_seconds: float) -> float:
 
 
 @dataclass
-class Selection:
+class UsableTracks:
     """The outcome of :func:`select_usable`."""
 
     table: pd.DataFrame
@@ -302,8 +305,8 @@ class Selection:
     n_candidates: int = 0
 
 
-def _verdicts(candidates: pd.DataFrame, settings: Settings, cache_name: str, min_seconds: float,
-              progress: bool, known_faulty: dict) -> tuple[pd.DataFrame, dict]:
+def _verdicts(candidates: pd.DataFrame, cache_name: str, min_seconds: float, progress: bool,
+              known_faulty: dict, *, settings: Settings) -> tuple[pd.DataFrame, dict]:
     checks = validate_audio(candidates["path"],
                             settings.cache_dir / "audio-checks" / f"{cache_name}.csv",
                             jobs=settings.jobs, progress=progress,
@@ -324,10 +327,10 @@ def _verdicts(candidates: pd.DataFrame, settings: Settings, cache_name: str, min
     return candidates, skipped
 
 
-def select_usable(table: pd.DataFrame, settings: Settings, cache_name: str,
-                  native_seconds: float, min_seconds: float | None = None,
-                  validate: bool = True, progress: bool = True, label: str = "genre",
-                  known_faulty: dict | None = None) -> Selection:
+def select_usable(table: pd.DataFrame, cache_name: str, native_seconds: float,
+                  min_seconds: float | None = None, validate: bool = True, progress: bool = True,
+                  label: str = "genre", known_faulty: dict | None = None, *,
+                  settings: Settings | None = None) -> UsableTracks:
     """Drop unusable files (reporting why) and subsample to the profile's tracks per label.
 
     When the profile caps the tracks per label (``max_tracks_per_label``, the ci profile), a
@@ -335,13 +338,15 @@ def select_usable(table: pd.DataFrame, settings: Settings, cache_name: str,
     for thousands of files to be probed. ``known_faulty`` maps track ids to a note appended
     to their reason (and skips them even without validation).
     """
+    settings = settings or get_settings()
     known_faulty = known_faulty or {}
     per_label = settings.profile.max_tracks_per_label
     candidates = subsample(table, 2 * per_label, settings.seed, label=label) if per_label else table
-    min_seconds = default_min_seconds(settings, native_seconds) if min_seconds is None else min_seconds
+    if min_seconds is None:
+        min_seconds = default_min_seconds(native_seconds, settings=settings)
     if validate:
-        candidates, skipped = _verdicts(candidates, settings, cache_name, min_seconds, progress,
-                                        known_faulty)
+        candidates, skipped = _verdicts(candidates, cache_name, min_seconds, progress,
+                                        known_faulty, settings=settings)
     else:
         skipped = {tid: f"not checked; skipped as {known_faulty[tid]}"
                    for tid in candidates["track_id"] if tid in known_faulty}
@@ -352,12 +357,13 @@ def select_usable(table: pd.DataFrame, settings: Settings, cache_name: str,
                            f"usable ({listed}{' ...' if len(skipped) > 3 else ''})")
     if per_label:
         usable = subsample(usable, per_label, settings.seed, label=label)
-    return Selection(usable.reset_index(drop=True), skipped, len(candidates))
+    return UsableTracks(usable.reset_index(drop=True), skipped, len(candidates))
 
 
-def profile_note(settings: Settings, n_candidates: int,
-                 unit: str = "tracks per genre") -> list[str]:
+def profile_note(n_candidates: int, unit: str = "tracks per genre", *,
+                 settings: Settings | None = None) -> list[str]:
     """The report line saying the profile capped the tracks per label (none when it did not)."""
+    settings = settings or get_settings()
     cap = settings.profile.max_tracks_per_label
     if cap is None:
         return []
@@ -384,4 +390,4 @@ def report(name: str, table: pd.DataFrame, skipped: dict, lines: list[str],
 
 __all__ = ["downloads_dir", "absolute", "find_dirs", "missing_message", "present",
            "probe_audio", "quiet_native_stderr", "validate_audio", "default_min_seconds",
-           "Selection", "select_usable", "profile_note", "report"]
+           "UsableTracks", "select_usable", "profile_note", "report"]

@@ -81,7 +81,7 @@ def _is_mp3_root(d: Path) -> bool:
     return len(names & set(HEX)) >= 3
 
 
-def locate(settings: Settings | None = None, root=None, count: bool = True) -> dict:
+def locate(root=None, count: bool = True, *, settings: Settings | None = None) -> dict:
     """Find ``annotations_final.csv`` and the ``mp3/`` folder (with its ``0``..``f`` folders)."""
     settings = settings or get_settings()
     data = settings.data_dir
@@ -106,14 +106,14 @@ def locate(settings: Settings | None = None, root=None, count: bool = True) -> d
             "clip_info": folder / "clip_info_final.csv"}
 
 
-def find_folder(settings: Settings) -> Path:
+def find_folder(*, settings: Settings | None = None) -> Path:
     """The folder holding ``annotations_final.csv`` (for ``data status`` and ``data download``)."""
-    return locate(settings, count=False)["annotations"].parent
+    return locate(count=False, settings=settings)["annotations"].parent
 
 
-def describe_copy(where: Path, settings: Settings) -> str:
+def describe_copy(where: Path, *, settings: Settings | None = None) -> str:
     """One line for ``data status``: the annotations and how many MP3 files are there."""
-    info = locate(settings)
+    info = locate(settings=settings)
     return f"annotations_final.csv and {info['n_files']} mp3 files under {info['mp3_root']}"
 
 
@@ -233,10 +233,9 @@ def _by_clip_id(table: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("track_id", key=key).reset_index(drop=True)
 
 
-def load_table(settings: Settings | None = None, top_n: int | None = 50,
-               merge_synonyms: bool = False, split_files=None, root=None,
+def load_table(top_n: int | None = 50, merge_synonyms: bool = False, split_files=None, root=None,
                min_seconds: float | None = None, validate: bool = True, progress: bool = True,
-               verbose: bool = True) -> pd.DataFrame:
+               verbose: bool = True, *, settings: Settings | None = None) -> pd.DataFrame:
     """The MagnaTagATune table: ``tags`` holds each clip's selected tags, most frequent first.
 
     ``top_n`` (default 50; ``None`` for all) and ``merge_synonyms`` (default ``False``) choose
@@ -249,7 +248,7 @@ def load_table(settings: Settings | None = None, top_n: int | None = 50,
     Notebook: none directly; through :func:`genre_lib.datasets.load_table`.
     """
     settings = settings or get_settings()
-    info = locate(settings, root=root, count=False)
+    info = locate(root=root, count=False, settings=settings)
     ann = read_annotations(info["annotations"])
     tag_frame = ann.drop(columns=["clip_id", "mp3_path"])
     n_raw = tag_frame.shape[1]
@@ -278,8 +277,8 @@ def load_table(settings: Settings | None = None, top_n: int | None = 50,
         lines.append(f"{int(unsplit.sum())} clip(s) in no split left out")
         table = table[~unsplit].reset_index(drop=True)
 
-    sel = select_usable(table, settings, "mtat", CLIP_SECONDS, min_seconds, validate, progress,
-                        label="top_tag")
+    sel = select_usable(table, "mtat", CLIP_SECONDS, min_seconds, validate, progress,
+                        label="top_tag", settings=settings)
     skipped = {**no_path, **sel.skipped}
     out = _by_clip_id(sel.table)
     n_untagged = int(sum(1 for t in out["tags"] if not t))
@@ -289,7 +288,7 @@ def load_table(settings: Settings | None = None, top_n: int | None = 50,
                       "split_rule": "official", "mp3_root": str(info["mp3_root"])})
     lines.append(f"split: {split_source}")
     lines.append(f"{n_untagged} clip(s) have none of the selected tags (kept, counted)")
-    lines += profile_note(settings, sel.n_candidates, "clips per most frequent tag")
+    lines += profile_note(sel.n_candidates, "clips per most frequent tag", settings=settings)
     report("mtat", out, skipped, lines, verbose)
     return out
 

@@ -63,11 +63,11 @@ class Remote:
 class Source:
     """A download (a dataset, or part of one) that ``data download NAME`` can fetch.
 
-    ``locate(settings)`` returns the folder of a copy on disk (raising ``DatasetError`` when
-    there is none); ``describe(folder, settings)`` says in one line what that copy holds, for
-    ``data status``; ``complete(settings)`` is false when a present copy lacks the source's
-    optional ``file`` remotes (small files shipped beside an archive), which ``data download``
-    then adds.
+    ``locate(settings=...)`` returns the folder of a copy on disk (raising ``DatasetError``
+    when there is none); ``describe(folder, settings=...)`` says in one line what that copy
+    holds, for ``data status``; ``complete(settings=...)`` is false when a present copy lacks
+    the source's optional ``file`` remotes (small files shipped beside an archive), which
+    ``data download`` then adds. Each is called with the settings as the keyword ``settings``.
     """
 
     name: str
@@ -88,7 +88,7 @@ class Source:
 class DatasetSpec:
     """One dataset, declared once; register it with :func:`genre_lib.datasets.register`.
 
-    Only ``name`` and ``loader`` are required. ``loader(settings, **options, **kwargs)``
+    Only ``name`` and ``loader`` are required. ``loader(**options, **kwargs, settings=...)``
     returns the table (contract in :mod:`genre_lib.datasets.contract`); the shared loading
     path then applies the split rule, leaves out labels missing from a split and checks the
     result against ``has_genres`` / ``has_tags``.
@@ -103,7 +103,7 @@ class DatasetSpec:
     has_genres: bool = True        # every track has one genre
     has_tags: bool = False         # tracks carry multi-label tags
     options: Mapping[str, Any] = field(default_factory=dict)   # keyword arguments of the loader
-    status: Ref | None = None      # f(settings) -> a data status line (for datasets without sources)
+    status: Ref | None = None      # f(settings=...) -> a data status line (datasets without sources)
     random_split_note: str = RANDOM_SPLIT_NOTE   # printed when GENRE_SPLIT=random re-splits it
 
     def __post_init__(self):
@@ -115,11 +115,19 @@ class DatasetSpec:
         if not (self.has_genres or self.has_tags):
             raise ValueError(f"dataset {self.name!r}: needs genres, tags or both")
 
-    def load(self, settings, **kwargs):
-        """The table, from the declared loader (keyword arguments override ``options``)."""
-        return resolve(self.loader, f"loader of {self.name}")(settings, **{**self.options, **kwargs})
+    def load(self, *, verbose: bool | None = None, settings, **kwargs):
+        """The table, from the declared loader (keyword arguments override ``options``);
+        ``verbose`` reaches the loader where it takes one (a ``verbose`` or ``**`` parameter)."""
+        import inspect
 
-    def default_seconds(self, settings, native: float | None = None) -> float | None:
+        loader = resolve(self.loader, f"loader of {self.name}")
+        params = inspect.signature(loader).parameters
+        if verbose is not None and ("verbose" in params or any(
+                p.kind is p.VAR_KEYWORD for p in params.values())):
+            kwargs["verbose"] = verbose
+        return loader(**{**self.options, **kwargs}, settings=settings)
+
+    def default_seconds(self, native: float | None = None, *, settings) -> float | None:
         """The clip length features use: ``native`` (else the declared length), capped by the
         profile's ``clip_seconds`` where ``crop_to_profile`` allows."""
         if native is None:

@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..config import get_settings
 from .contract import SPLITS, DatasetError, primary_label, stratified_split
 
 
-def apply_split_rule(table: pd.DataFrame, settings, note: str = "",
-                     verbose: bool = True) -> pd.DataFrame:
+def apply_split_rule(table: pd.DataFrame, note: str = "", verbose: bool = True, *,
+                     settings=None) -> pd.DataFrame:
     """``table`` with the split ``settings.split`` asks for (``official`` or ``random``).
 
     A loader that already made a random split (``table.attrs["split_rule"] == "random"``)
     is left as it is. ``note`` is printed when the split is replaced.
     """
+    settings = settings or get_settings()
     rule = getattr(settings, "split", "official")
     table.attrs.setdefault("split_rule", "official")
     if rule != "random" or table.attrs["split_rule"] == "random":

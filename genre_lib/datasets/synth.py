@@ -384,7 +384,8 @@ def render_clip(genre: str, seconds: float, seed) -> tuple[np.ndarray, dict]:
 
 
 # -- building and loading the dataset -----------------------------------------------------------
-def dataset_dir(settings: Settings) -> Path:
+def dataset_dir(*, settings: Settings | None = None) -> Path:
+    settings = settings or get_settings()
     return settings.data_dir / "synth" / settings.profile.name
 
 
@@ -402,7 +403,7 @@ def _write_one(root: Path, genre_index: int, clip: int, seconds: float, seed: in
     return dict(track_id=track_id, path=str(rel), genre=genre, **traits)
 
 
-def build(settings: Settings | None = None, force: bool = False, progress: bool = True) -> Path:
+def build(force: bool = False, progress: bool = True, *, settings: Settings | None = None) -> Path:
     """Generate the dataset for the settings' profile under ``data/synth/<profile>/``.
 
     Skips the work when a complete copy with the same version, seed and size exists.
@@ -411,7 +412,7 @@ def build(settings: Settings | None = None, force: bool = False, progress: bool 
     from tqdm.auto import tqdm
 
     settings = settings or get_settings()
-    root = dataset_dir(settings)
+    root = dataset_dir(settings=settings)
     manifest = {"version": VERSION, "seed": settings.seed, "sr": SR,
                 "clips_per_genre": settings.profile.synth_clips_per_genre,
                 "seconds": settings.profile.synth_seconds, "genres": list(GENRE_NAMES)}
@@ -435,12 +436,12 @@ def build(settings: Settings | None = None, force: bool = False, progress: bool 
     return root
 
 
-def load_table(settings: Settings | None = None, build_if_missing: bool = True) -> pd.DataFrame:
+def load_table(build_if_missing: bool = True, *, settings: Settings | None = None) -> pd.DataFrame:
     """The synthetic dataset's table (generating it first when missing or stale)."""
     settings = settings or get_settings()
-    root = dataset_dir(settings)
+    root = dataset_dir(settings=settings)
     if build_if_missing:
-        build(settings)
+        build(settings=settings)
     meta_path = root / "metadata.csv"
     if not meta_path.exists():
         raise DatasetError(f"{meta_path}: missing; run `python -m genre_lib data build`")
@@ -456,8 +457,9 @@ def load_table(settings: Settings | None = None, build_if_missing: bool = True) 
     return table
 
 
-def status_line(settings: Settings) -> str:
+def status_line(*, settings: Settings | None = None) -> str:
     """The ``data status`` line: for which profiles the synthetic dataset is built."""
+    settings = settings or get_settings()
     root = settings.data_dir / "synth"
     built = sorted(p.name for p in root.iterdir() if (p / "metadata.csv").exists()) \
         if root.exists() else []

@@ -302,7 +302,7 @@ def student_view(nb):
     return nb
 
 
-def html(settings=None, solutions: bool = False, verbose: bool = True) -> list[Path]:
+def html(solutions: bool = False, verbose: bool = True, *, settings=None) -> list[Path]:
     """Export the executed notebooks of a full run (``build/<run name>/``, written by
     ``make run``) to HTML under ``build/html/<run name>/``, with an index page.
 

@@ -240,7 +240,7 @@ def excerpts(trained, fs, rows, which: str = "middle") -> tuple[np.ndarray, np.n
     """One model-ready excerpt per track ``rows`` (positions in ``fs.table``), and the same
     excerpt as the raw log-mel in dB for display.
 
-    ``trained`` is a ``genre_lib.training.Trained``; the excerpt is the first or the middle
+    ``trained`` is a ``genre_lib.models.Trained``; the excerpt is the first or the middle
     one of the consecutive chunks the model judges the clip by. Returns (model inputs,
     dB excerpts of shape (n, n_mels, frames)).
 

@@ -45,7 +45,7 @@ class Maximised:
                 f"{float(np.mean(self.start)):.3g} -> {float(np.mean(self.end)):.3g})")
 
 
-def default_steps(settings=None) -> int:
+def default_steps(*, settings=None) -> int:
     """Gradient steps for activation maximisation: the profile's ``interpret_steps`` (200 in
     the full profile, 30 in ci).
 

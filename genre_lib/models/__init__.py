@@ -10,7 +10,8 @@ with a ``normalise`` layer (see :func:`build`), so a saved model reads raw chunk
 
 Each model is declared once, below, as a :class:`ModelSpec` passed to :func:`register_model`
 (a new model is one more declaration; see docs/extending.md). ``SPECS`` and ``BUILDERS`` are
-read-only views of the registry.
+read-only views of the registry. Saved models are read here too: :class:`Trained`, :func:`load`,
+:func:`load_all`, :func:`paths_for` and :func:`saved_models` (from :mod:`.trained`).
 
 ======================  =====================  ==============================================
 name                    input layout           input shape
@@ -47,6 +48,7 @@ from .registry import (
     unregister_model,
 )
 from .resnet import build_short_chunk_resnet
+from .trained import Trained, load, load_all, paths_for, saved_models
 
 
 def _rnn_label(text: str):
@@ -102,6 +104,7 @@ def layer_table(model, trainable_only: bool = False):
 
 
 __all__ = ["BUILDERS", "SPECS", "LAYOUTS", "ModelSpec", "register_model", "unregister_model",
+           "Trained", "load", "load_all", "paths_for", "saved_models",
            "spec", "names", "build", "builder_params", "with_input_normalisation",
            "conv_layer_names", "layer_table",
            "build_cnn1d_waveform", "build_cnn1d_mel", "build_cnn2d", "build_chunk_cnn1d",

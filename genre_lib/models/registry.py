@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ..config import get_settings
 from ..pipeline import LAYOUTS
 
 # the axis of a layout's input that holds the bands (one statistic per band is normalised)
@@ -81,7 +82,7 @@ class ModelSpec:
                  if k in self.params() and p.default is not inspect.Parameter.empty}
         return {**found, **self.hyper}
 
-    def features_for(self, settings, **overrides) -> dict:
+    def features_for(self, *, settings=None, **overrides) -> dict:
         """The feature parameters this model reads under ``settings``: the defaults of its
         feature kind with the settings' values (``settings.mel_params`` for log-mel), then the
         spec's own ``feature_params`` (the waveform model's ``sr``), then ``overrides``
@@ -89,9 +90,10 @@ class ModelSpec:
 
         Notebook: 04_cnn.ipynb.
         """
+        settings = settings or get_settings()
         from ..features import kind_defaults
 
-        defaults = kind_defaults(self.feature_kind, settings)
+        defaults = kind_defaults(self.feature_kind, settings=settings)
         own = self.feature_params(settings) if callable(self.feature_params) else self.feature_params
         unknown = (set(own) | set(overrides)) - set(defaults)
         if unknown:
@@ -99,15 +101,16 @@ class ModelSpec:
                             f"{sorted(unknown)}; they take {sorted(defaults)}")
         return {**defaults, **own, **overrides}
 
-    def input_shape(self, settings, chunk_seconds: float | None = None, **overrides) -> tuple:
+    def input_shape(self, chunk_seconds: float | None = None, *, settings=None, **overrides) -> tuple:
         """The model's input shape under ``settings`` and feature ``overrides``, computed
         without extracting anything (e.g. for a preview :func:`build`).
 
         Notebook: 04_cnn.ipynb.
         """
+        settings = settings or get_settings()
         from .. import pipeline
 
-        params = self.features_for(settings, **overrides)
+        params = self.features_for(**overrides, settings=settings)
         length = pipeline.chunk_length(self, params, chunk_seconds)
         return pipeline.input_shape_for(self, pipeline.n_bins(self.feature_kind, params), length)
 

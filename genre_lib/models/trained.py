@@ -85,9 +85,9 @@ class Trained:
 
         settings = self.settings or get_settings()
         if table is None:
-            table = load_table(settings)
-        return features.extract(table, self.meta["feature_kind"], settings, progress=progress,
-                                **self.meta["feature_params"])
+            table = load_table(settings=settings)
+        return features.extract(table, self.meta["feature_kind"], progress=progress,
+                                **self.meta["feature_params"], settings=settings)
 
     def _check(self, fs: features.FeatureSet):
         if fs.kind != self.meta["feature_kind"]:
@@ -101,7 +101,12 @@ class Trained:
     def chunks(self, fs: features.FeatureSet, max_chunks: int | None = None,
                rows=None) -> tuple[np.ndarray, np.ndarray]:
         """Model inputs for every clip of ``fs`` (or its ``rows``): consecutive raw chunks in
-        the model's layout, and each chunk's track id."""
+        the model's layout, and each chunk's track id (``X, ids``; :meth:`predict` then gives
+        the chunks' probabilities).
+
+        Notebook: 04_cnn.ipynb (the chunks of one track; the aggregation exercise),
+        07_filter_visualisation.ipynb.
+        """
         self._check(fs)
         X, owner = pipeline.numpy_chunks(fs.X, self.layout, self.chunk, max_chunks, rows)
         return X, fs.table["track_id"].to_numpy()[owner]
@@ -111,34 +116,34 @@ class Trained:
         order (see :meth:`chunks` for the track id of each)."""
         return self.chunks(fs)[0]
 
+    # Predictions, one type per level: chunks -> np.ndarray (n_chunks, n_classes); tracks of
+    # a FeatureSet -> pd.DataFrame, one row per track; one audio file -> pd.Series.
     def predict(self, X: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)`` for model inputs ``X`` (raw chunks in the
-        model's layout, as :meth:`chunks` or :meth:`inputs` give them)."""
+        """Chunk level: class probabilities, a float32 ``np.ndarray`` ``(n_chunks, n_classes)``,
+        for model inputs ``X`` (raw chunks in the model's layout, as :meth:`chunks` or
+        :meth:`inputs` give them).
+
+        Notebook: 04_cnn.ipynb.
+        """
         if not len(X):
             return np.zeros((0, len(self.classes)), np.float32)
         return np.asarray(self.model.predict(X, batch_size=batch_size, verbose=0), np.float32)
 
-    def predict_chunks(self, fs: features.FeatureSet, batch_size: int = 64, rows=None):
-        """Probabilities of every consecutive chunk of ``fs`` (or its ``rows``) and each
-        chunk's track id.
-
-        Notebook: 04_cnn.ipynb (the chunks of one track; the aggregation exercise).
-        """
-        X, ids = self.chunks(fs, rows=rows)
-        return self.predict(X, batch_size), ids
-
-    def predict_tracks(self, fs: features.FeatureSet, batch_size: int = 64) -> pd.DataFrame:
-        """One row per track: ``mean`` (mean-probability prediction), ``vote`` (majority of
-        chunk predictions) and the mean probability of each class.
+    def predict_tracks(self, fs: features.FeatureSet, batch_size: int = 64, rows=None) -> pd.DataFrame:
+        """Track level: a ``pd.DataFrame`` indexed by track id, one row per track of ``fs`` (or
+        its ``rows``): ``mean`` (the mean-probability prediction), ``vote`` (the majority of
+        chunk predictions) and the mean probability of each class
+        (:func:`genre_lib.evaluation.aggregate_tracks` of the chunk predictions).
 
         Notebook: 04_cnn.ipynb.
         """
-        proba, ids = self.predict_chunks(fs, batch_size)
-        return evaluation.aggregate_tracks(ids, proba, self.classes)
+        X, ids = self.chunks(fs, rows=rows)
+        return evaluation.aggregate_tracks(ids, self.predict(X, batch_size), self.classes)
 
     def predict_file(self, path, seconds: float | None = None,
                      window: float | None = None) -> pd.Series:
-        """Track-level class probabilities for one audio file of any length, in any format
+        """File level: a ``pd.Series`` of class probabilities (indexed by class, named by the
+        path) for one audio file of any length, in any format
         :func:`genre_lib.audio.load` reads: loaded at the model's rate, featurised, cut into
         consecutive chunks, each chunk predicted, and the chunk probabilities averaged
         (:func:`genre_lib.evaluation.aggregate_tracks`, as for a test track).
@@ -184,7 +189,7 @@ class Trained:
     def _signal_chunks(self, y: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Probabilities ``(n_chunks, n_classes)`` of the consecutive chunks of one signal,
         predicted in batches (``predict_on_batch`` skips ``predict``'s per-call set-up)."""
-        feat = features.compute(self.meta["feature_kind"], y, **self.meta["feature_params"])
+        feat = features.compute(y, self.meta["feature_kind"], **self.meta["feature_params"])
         X, _ = pipeline.numpy_chunks(feat[None], self.layout, self.chunk)
         parts = [self.model.predict_on_batch(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
         return np.concatenate([np.asarray(p, np.float32) for p in parts])
@@ -197,7 +202,8 @@ class Trained:
         Tags: macro ROC-AUC and PR-AUC of the mean probabilities.
         """
         rows = None if split is None else np.flatnonzero((fs.table["split"] == split).to_numpy())
-        proba, ids = self.predict_chunks(fs, rows=rows)
+        X, ids = self.chunks(fs, rows=rows)
+        proba = self.predict(X)
         tracks = evaluation.aggregate_tracks(ids, proba, self.classes)
         by_id = fs.table.set_index("track_id")
         table = by_id.loc[tracks.index]
@@ -228,16 +234,17 @@ class Trained:
 
 
 # -- saving and loading ---------------------------------------------------------------------------
-def paths_for(name: str, settings: Settings) -> tuple[Path, Path]:
+def paths_for(name: str, *, settings: Settings | None = None) -> tuple[Path, Path]:
     """``models/<run name>/<name>.keras`` and its sidecar ``<name>.json``.
 
     Notebook: 12_serving.ipynb.
     """
+    settings = settings or get_settings()
     base = settings.models_dir / name
     return base.with_suffix(".keras"), base.with_suffix(".json")
 
 
-def saved_models(settings: Settings | None = None) -> list[str]:
+def saved_models(*, settings: Settings | None = None) -> list[str]:
     """Names of the models saved (with a sidecar) for the current run.
 
     Notebook: 05_crnn.ipynb.
@@ -245,7 +252,7 @@ def saved_models(settings: Settings | None = None) -> list[str]:
     return saved_names((settings or get_settings()).models_dir)
 
 
-def load(name: str, settings: Settings | None = None) -> Trained:
+def load(name: str, *, settings: Settings | None = None) -> Trained:
     """Load a saved model and its sidecar, checked against each other.
 
     ``FileNotFoundError`` when either file is missing; :class:`SavedModelError` (a
@@ -254,7 +261,7 @@ def load(name: str, settings: Settings | None = None) -> Trained:
     sidecar was written for, or the two disagree on classes, input shape or features.
     """
     settings = settings or get_settings()
-    model_path, meta_path = paths_for(name, settings)
+    model_path, meta_path = paths_for(name, settings=settings)
     if not (model_path.exists() and meta_path.exists()):
         raise FileNotFoundError(f"no saved model {name!r} under {settings.models_dir}")
     model, meta = load_pair(model_path, meta_path, SIDECAR_VERSION)
@@ -262,16 +269,16 @@ def load(name: str, settings: Settings | None = None) -> Trained:
     return Trained(model, name, list(meta["classes"]), meta.get("history"), model_path, meta, settings)
 
 
-def load_all(settings: Settings | None = None) -> list[Trained]:
+def load_all(*, settings: Settings | None = None) -> list[Trained]:
     """Every model saved for the current run that loads and passes its checks, by name; each
     one that does not is named with the reason (``load_or_train`` trains it again).
 
     Notebook: 06_parallel_cnn_rnn.ipynb (the table of every model trained in this run).
     """
     out = []
-    for name in saved_models(settings):
+    for name in saved_models(settings=settings):
         try:
-            out.append(load(name, settings))
+            out.append(load(name, settings=settings))
         except (ValueError, OSError, KeyError) as exc:
             print(f"skipped {name}: {exc}")
     return out

@@ -121,11 +121,11 @@ class PatchFeatures:
                 f"{'from cache' if self.from_cache else 'computed'})")
 
 
-def clip_features(table: pd.DataFrame, settings=None, model: str = "MSD_musicnn",
-                  layers=("penultimate",), window_seconds: float | None = None,
-                  seconds: float | None = None, offset: float = 0.0, hop: int | None = None,
-                  frame_pool: str = "mean", use_cache: bool = True, progress: bool = True,
-                  jobs: int | None = None, scheduler=None) -> PatchFeatures:
+def clip_features(table: pd.DataFrame, model: str = "MSD_musicnn", layers=("penultimate",),
+                  window_seconds: float | None = None, seconds: float | None = None, offset: float = 0.0,
+                  hop: int | None = None, frame_pool: str = "mean", use_cache: bool = True,
+                  progress: bool = True, jobs: int | None = None, scheduler=None, *,
+                  settings=None) -> PatchFeatures:
     """Per-patch features of every track of ``table``, from the feature store when possible.
 
     Every track is loaded at 16 kHz, cropped or padded to ``seconds`` (default: the length
@@ -138,10 +138,10 @@ def clip_features(table: pd.DataFrame, settings=None, model: str = "MSD_musicnn"
 
     Notebook: 10_transfer_learning.ipynb.
     """
-    fs = feats.extract(table, KIND, settings, seconds=seconds, offset=offset,
+    fs = feats.extract(table, KIND, seconds=seconds, offset=offset,
                        jobs=jobs or default_jobs(), progress=progress, use_cache=use_cache,
                        scheduler=scheduler, model=model, layers=layers, patch_hop=hop,
-                       window_seconds=window_seconds, frame_pool=frame_pool)
+                       window_seconds=window_seconds, frame_pool=frame_pool, settings=settings)
     return PatchFeatures.from_featureset(fs)
 
 

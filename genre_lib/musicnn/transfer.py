@@ -47,8 +47,8 @@ def train_subset(table: pd.DataFrame, per_label: int | None, seed: int, label: s
 
 
 # -- classical classifiers on the features --------------------------------------------------------
-def pca_models(settings=None) -> dict:
-    """PCA then SVM (RBF) and PCA then XGBoost, as :class:`genre_lib.baselines.ModelSpec`
+def pca_models(*, settings=None) -> dict:
+    """PCA then SVM (RBF) and PCA then XGBoost, as :class:`genre_lib.baselines.PipelineSpec`
     pipelines (standardise, PCA, classifier); the grids try the share of variance kept and
     the classifier's main knob."""
     from sklearn.decomposition import PCA
@@ -56,7 +56,7 @@ def pca_models(settings=None) -> dict:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    from ..baselines import ModelSpec
+    from ..baselines import PipelineSpec
     from ..config import get_settings
 
     rounds = (settings or get_settings()).profile.baseline_rounds
@@ -73,13 +73,13 @@ def pca_models(settings=None) -> dict:
                                   subsample=0.8, n_jobs=1, random_state=seed, verbosity=0), seed)
 
     return {
-        "pca_svc": ModelSpec("pca_svc", "PCA + SVM (RBF)",
-                             lambda seed: pipe(SVC(kernel="rbf", random_state=seed), seed),
-                             lambda d, n: {"pca__n_components": [0.8, 0.95],
-                                           "clf__C": [0.1, 1.0, 10.0, 100.0]}),
-        "pca_xgboost": ModelSpec("pca_xgboost", "PCA + XGBoost", xgb,
-                                 lambda d, n: {"pca__n_components": [0.8, 0.95],
-                                               "clf__max_depth": [3, 6]}),
+        "pca_svc": PipelineSpec("pca_svc", "PCA + SVM (RBF)",
+                                lambda seed: pipe(SVC(kernel="rbf", random_state=seed), seed),
+                                lambda d, n: {"pca__n_components": [0.8, 0.95],
+                                              "clf__C": [0.1, 1.0, 10.0, 100.0]}),
+        "pca_xgboost": PipelineSpec("pca_xgboost", "PCA + XGBoost", xgb,
+                                    lambda d, n: {"pca__n_components": [0.8, 0.95],
+                                                  "clf__max_depth": [3, 6]}),
     }
 
 
@@ -173,8 +173,8 @@ def linear_probe(X_train, y_train, X_valid, y_valid, seed: int = 42, Cs=(0.001, 
 
 
 # -- a CNN from scratch on the same patches ------------------------------------------------------
-def table_patches(table: pd.DataFrame, settings=None, max_patches: int | None = None,
-                  seconds: float | None = None, progress: bool = False):
+def table_patches(table: pd.DataFrame, max_patches: int | None = None, seconds: float | None = None,
+                  progress: bool = False, *, settings=None):
     """Log-mel patches of every readable track (float16 to halve the memory), with the row
     of ``table`` each came from: (patches, rows). ``max_patches`` per track, from the start."""
     from tqdm.auto import tqdm
@@ -186,7 +186,7 @@ def table_patches(table: pd.DataFrame, settings=None, max_patches: int | None = 
 
     settings = settings or get_settings()
     if seconds is None:
-        seconds = default_seconds(table, settings)
+        seconds = default_seconds(table, settings=settings)
     out, rows = [], []
     for i, path in enumerate(tqdm(list(table["path"]), desc="log-mel patches", disable=not progress)):
         try:
@@ -239,8 +239,13 @@ def select_and_test(spec, splits, seed: int = 42) -> dict:
 
 
 def predict_proba(model, X, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities of a Keras ``model`` on ``X``, batch by batch, called directly
-    (no ``predict``: it would compile a new graph for every freshly trained model)."""
+    """Chunk level (here: patches or clips): class probabilities of a Keras ``model`` on
+    ``X``, a float32 ``np.ndarray`` ``(n, n_classes)`` as :meth:`genre_lib.models.Trained.predict`
+    gives, batch by batch, the model called directly (no ``predict``: it would compile a new
+    graph for every freshly trained model).
+
+    Notebook: 10_transfer_learning.ipynb.
+    """
     out = [np.asarray(model(np.asarray(X[i:i + batch_size], np.float32), training=False))
            for i in range(0, len(X), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)

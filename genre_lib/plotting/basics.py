@@ -30,7 +30,7 @@ def get_ax(ax=None, figsize=(8, 3)):
     return ax
 
 
-def save(fig_or_ax, name: str, settings=None) -> Path:
+def save(fig_or_ax, name: str, *, settings=None) -> Path:
     """Save a figure as ``figures/<run name>/<name>.png`` and return the path.
 
     Notebook: 01_eda.ipynb, 02_correlation_and_projections.ipynb, 03_baseline_mfcc_svm.ipynb,

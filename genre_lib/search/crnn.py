@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import training
-from ..config import Settings
+from ..config import Settings, get_settings
 from ..models import spec as model_spec
 from .studies import open_study, run_study, search_dir
 
@@ -52,12 +52,13 @@ def suggest_crnn(trial) -> dict:
             "schedule": trial.suggest_categorical("schedule", ["plateau", "step"])}
 
 
-def default_config(settings: Settings) -> dict:
+def default_config(*, settings: Settings | None = None) -> dict:
     """The curriculum's own ``crnn1d_gru`` settings, in the search's terms (what notebook 05
     trains when nothing is searched).
 
     Notebook: 11_hyperparameter_search.ipynb.
     """
+    settings = settings or get_settings()
     hyper = model_spec(ARCH).hyper_defaults()
     return {"batch_size": settings.profile.batch_size, "lr": training.TRAIN_DEFAULTS["lr"],
             "units": hyper["units"], "dropout": hyper["dropout"], "rnn_layers": hyper["rnn_layers"],
@@ -103,31 +104,33 @@ def _quiet_training():
         tf_log.setLevel(level)
 
 
-def _quiet_settings(settings: Settings, work_dir) -> Settings:
+def _quiet_settings(work_dir, *, settings: Settings) -> Settings:
     """``settings`` writing to ``work_dir`` and printing no line per epoch."""
     return settings.with_(work_dir=work_dir, profile=replace(settings.profile, epoch_lines=False))
 
 
-def crnn_space(settings: Settings, epochs: int) -> dict:
+def crnn_space(epochs: int, *, settings: Settings | None = None) -> dict:
     """What a stored CRNN study's trials depend on (a changed space starts it afresh)."""
+    settings = settings or get_settings()
     return {"model": f"{ARCH} ({RNN})", "space": CRNN_SPACE, "fixed": SEARCH_FIXED,
             "epochs": int(epochs), "objective": "track-level valid accuracy",
             "dataset": settings.dataset, "split": settings.split}
 
 
-def crnn_objective(settings: Settings, study_name: str, seed: int, epochs: int):
+def crnn_objective(study_name: str, seed: int, epochs: int, *, settings: Settings | None = None):
     """The objective of one CRNN study: train the trial's configuration (training seed
     ``seed``) in a scratch folder, score the valid split only, remove the folder."""
+    settings = settings or get_settings()
     def objective(trial):
         params = suggest_crnn(trial)
         name = f"{study_name}-trial{trial.number:03d}"
-        scratch = search_dir(settings) / "trials" / name
+        scratch = search_dir(settings=settings) / "trials" / name
         try:
             with _quiet_training():
                 trained = training.load_or_train(
-                    name, _quiet_settings(settings, scratch), force=True, arch=ARCH, rnn=RNN,
-                    epochs=epochs, seed=seed, callbacks=[pruning_callback(trial)],
-                    score_on=("valid",), **SEARCH_FIXED, **params)
+                    name, force=True, arch=ARCH, rnn=RNN, epochs=epochs, seed=seed,
+                    callbacks=[pruning_callback(trial)], score_on=("valid",), **SEARCH_FIXED,
+                    **params, settings=_quiet_settings(scratch, settings=settings))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         trial.set_user_attr("epochs_run", trained.meta["epochs_run"])
@@ -137,20 +140,21 @@ def crnn_objective(settings: Settings, study_name: str, seed: int, epochs: int):
     return objective
 
 
-def search_crnn(settings: Settings, sampler: str = "tpe", seed: int = 0, n_trials: int | None = None,
-                epochs: int | None = None, pruner: str = "median", quiet: bool = False):
+def search_crnn(sampler: str = "tpe", seed: int = 0, n_trials: int | None = None, epochs: int | None = None,
+                pruner: str = "median", quiet: bool = False, *, settings: Settings | None = None):
     """Run (or resume) the CRNN study ``crnn-<sampler>-seed<seed>``: ``n_trials`` trials
     (default the profile's ``search_trials_crnn``) of at most ``epochs`` epochs (default
     ``search_epochs``), pruned by ``pruner``. Returns the study.
 
     Notebook: 11_hyperparameter_search.ipynb.
     """
+    settings = settings or get_settings()
     n = int(n_trials or settings.profile.search_trials_crnn)
     epochs = int(epochs or settings.profile.search_epochs)
     name = f"crnn-{sampler}-seed{seed}"
-    study = open_study(settings, "crnn", name, sampler, seed, n, pruner=pruner,
-                       space=crnn_space(settings, epochs))
-    run_study(study, crnn_objective(settings, name, seed, epochs), n, quiet=quiet)
+    study = open_study("crnn", name, sampler, seed, n, pruner=pruner,
+                       space=crnn_space(epochs, settings=settings), settings=settings)
+    run_study(study, crnn_objective(name, seed, epochs, settings=settings), n, quiet=quiet)
     return study
 
 
@@ -172,7 +176,8 @@ def best_params(studies) -> tuple[dict, float, str]:
 
 
 # -- luck vs skill ----------------------------------------------------------------------------
-def retrain(settings: Settings, params: dict, label: str, seeds, epochs: int | None = None) -> list:
+def retrain(params: dict, label: str, seeds, epochs: int | None = None, *,
+            settings: Settings | None = None) -> list:
     """``params`` trained once per training seed in ``seeds`` (at most ``epochs`` epochs,
     default the profile's ``retrain_epochs``), saved as ``<label>-seed<s>`` under
     ``models/<run name>/search/retrained/`` and loaded from there on a re-run. Only the
@@ -180,14 +185,15 @@ def retrain(settings: Settings, params: dict, label: str, seeds, epochs: int | N
 
     Notebook: 11_hyperparameter_search.ipynb.
     """
+    settings = settings or get_settings()
     epochs = int(epochs or settings.profile.retrain_epochs)
-    where = _quiet_settings(settings, search_dir(settings) / "retrained")
+    where = _quiet_settings(search_dir(settings=settings) / "retrained", settings=settings)
     out = []
     for s in seeds:
         with _quiet_training() as log:
-            out.append(training.load_or_train(f"{label}-seed{s}", where, arch=ARCH, rnn=RNN,
+            out.append(training.load_or_train(f"{label}-seed{s}", arch=ARCH, rnn=RNN,
                                               epochs=epochs, seed=int(s), score_on=("valid",),
-                                              **params))
+                                              **params, settings=where))
         print(f"{label}, seed {s}: valid accuracy {out[-1].meta['metrics']['valid']['accuracy']:.4f}"
               f" ({out[-1].meta['epochs_run']} epochs, {out[-1].meta['train_seconds']:.0f} s"
               f"{', loaded' if log.getvalue().lstrip().startswith('loaded') else ''})", flush=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import Settings
+from ..config import Settings, get_settings
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
@@ -74,17 +74,19 @@ def make_pruner(name: str = "median", warmup: int = 2):
 
 
 # -- storage ----------------------------------------------------------------------------------
-def search_dir(settings: Settings) -> Path:
+def search_dir(*, settings: Settings | None = None) -> Path:
     """``models/<run name>/search``: studies, trial scratch folders and retrained models.
 
     Notebook: 11_hyperparameter_search.ipynb.
     """
+    settings = settings or get_settings()
     return settings.models_dir / "search"
 
 
-def storage_path(settings: Settings, family: str) -> Path:
+def storage_path(family: str, *, settings: Settings | None = None) -> Path:
     """The SQLite file holding every study of one search family (``svm``, ``crnn``)."""
-    return search_dir(settings) / f"{family}.db"
+    settings = settings or get_settings()
+    return search_dir(settings=settings) / f"{family}.db"
 
 
 class _WalConnection(sqlite3.Connection):
@@ -98,13 +100,14 @@ class _WalConnection(sqlite3.Connection):
         self.execute("PRAGMA synchronous=NORMAL")
 
 
-def storage(settings: Settings, family: str):
+def storage(family: str, *, settings: Settings | None = None):
     """An Optuna RDB storage on :func:`storage_path`. A heartbeat marks trials of a process
     that died (a killed kernel) as failed, so a resumed search runs them again."""
+    settings = settings or get_settings()
     from sqlalchemy.exc import DatabaseError
 
     optuna = _optuna()
-    path = storage_path(settings, family)
+    path = storage_path(family, settings=settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = {"connect_args": {"timeout": 60, "factory": _WalConnection}}
     for attempt in range(5):  # processes that create the same new file race for its tables
@@ -119,8 +122,8 @@ def storage(settings: Settings, family: str):
             time.sleep(0.2 * (attempt + 1))
 
 
-def open_study(settings: Settings, family: str, name: str, sampler: str = "tpe", seed: int = 0,
-               n_trials: int = 20, pruner: str = "none", space: dict | None = None):
+def open_study(family: str, name: str, sampler: str = "tpe", seed: int = 0, n_trials: int = 20,
+               pruner: str = "none", space: dict | None = None, *, settings: Settings | None = None):
     """Create study ``name`` in ``family``'s storage, or load it with its trials.
 
     ``space`` (JSON-able: the search space and anything fixed that changes what a trial
@@ -129,8 +132,9 @@ def open_study(settings: Settings, family: str, name: str, sampler: str = "tpe",
 
     Notebook: none directly; used by ``search.search_svm`` and ``search.search_crnn``.
     """
+    settings = settings or get_settings()
     optuna = _optuna()
-    store = storage(settings, family)
+    store = storage(family, settings=settings)
     described = json.loads(json.dumps(space or {}, sort_keys=True, default=str))
     if name in optuna.get_all_study_names(store):
         old = optuna.load_study(study_name=name, storage=store).user_attrs.get("space")

@@ -16,7 +16,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from .. import baselines, features
-from ..config import Settings
+from ..config import Settings, get_settings
 from .studies import make_sampler, open_study, run_study
 
 N_MFCC = (13, 20, 30, 40)
@@ -44,15 +44,16 @@ class MfccBank:
     Notebook: 11_hyperparameter_search.ipynb.
     """
 
-    def __init__(self, table: pd.DataFrame, settings: Settings, progress: bool = False):
+    def __init__(self, table: pd.DataFrame, progress: bool = False, *, settings: Settings | None = None):
+        settings = settings or get_settings()
         self.table, self.settings, self.progress = table, settings, progress
         self._splits: dict[int, baselines.Splits] = {}
 
     def __call__(self, n_mfcc: int) -> baselines.Splits:
         k = int(n_mfcc)
         if k not in self._splits:
-            fs = features.extract(self.table, "mfcc_stats", self.settings, n_mfcc=k,
-                                  progress=self.progress)
+            fs = features.extract(self.table, "mfcc_stats", n_mfcc=k,
+                                  progress=self.progress, settings=self.settings)
             self._splits[k] = baselines.splits_from_features(fs.X, fs.table, f"mfcc_stats({k})")
         return self._splits[k]
 
@@ -98,23 +99,25 @@ def test_score(bank: MfccBank, params: dict, seed: int = 0) -> dict:
             "test_accuracy": _accuracy(model, sp.X_test, sp.y_test)}
 
 
-def svm_space(settings: Settings) -> dict:
+def svm_space(*, settings: Settings | None = None) -> dict:
     """What a stored SVM study's trials depend on (a changed space starts it afresh)."""
+    settings = settings or get_settings()
     return {"model": "svc_rbf on mfcc_stats", "space": SVM_SPACE, "objective": "valid accuracy",
             "dataset": settings.dataset, "split": settings.split}
 
 
-def search_svm(settings: Settings, bank: MfccBank, sampler: str = "tpe", seed: int = 0,
-               n_trials: int | None = None, quiet: bool = False):
+def search_svm(bank: MfccBank, sampler: str = "tpe", seed: int = 0, n_trials: int | None = None,
+               quiet: bool = False, *, settings: Settings | None = None):
     """Run (or resume) the SVM study ``svm-<sampler>-seed<seed>``: ``n_trials`` (default the
     profile's ``search_trials_svm``) trials, each scored by validation accuracy. Returns
-    the study.
+    the study. ``settings`` default to the bank's.
 
     Notebook: 11_hyperparameter_search.ipynb.
     """
+    settings = settings or bank.settings
     n = int(n_trials or settings.profile.search_trials_svm)
-    study = open_study(settings, "svm", f"svm-{sampler}-seed{seed}", sampler, seed, n,
-                       space=svm_space(settings))
+    study = open_study("svm", f"svm-{sampler}-seed{seed}", sampler, seed, n,
+                       space=svm_space(settings=settings), settings=settings)
 
     def objective(trial):
         return valid_score(bank, suggest_svm(trial), seed)

@@ -6,7 +6,7 @@
 ``POST /predict``         a multipart upload in the form field ``file`` (``?window=7`` to
                           analyse only the middle 7 s, ``?window=0`` the whole file,
                           whatever ``serve --window`` says); answers the JSON of
-                          :meth:`Predictor.predict`, with ``seconds_taken`` measured from
+                          :meth:`Predictor.result`, with ``seconds_taken`` measured from
                           the request's arrival
 ========================  ==================================================================
 
@@ -22,6 +22,7 @@ Notebook: none directly; :class:`genre_lib.serve.Service` runs it in a process o
 # no ``from __future__ import annotations`` here: FastAPI reads the annotations of the
 # handlers, whose types are imported inside create_app
 
+import functools
 import os
 import re
 import shutil
@@ -103,7 +104,7 @@ def audio_message(error: AudioError, filename: str) -> str:
     return f"'{filename}' could not be decoded as audio: {reason}."
 
 
-def create_app(predictor: Predictor, settings: Settings | None = None):
+def create_app(predictor: Predictor, *, settings: Settings | None = None):
     """The FastAPI application serving ``predictor`` within the settings' limits.
 
     Notebook: none directly; used by :func:`run`.
@@ -158,8 +159,9 @@ def create_app(predictor: Predictor, settings: Settings | None = None):
             if upload.size is not None and upload.size > max_bytes:
                 raise HTTPException(413, f"'{name}' is {_megabytes(upload.size)}; this service takes "
                                          f"files up to {_megabytes(max_bytes)}.")
-            result = await anyio.to_thread.run_sync(_predict_upload, predictor, upload, name,
-                                                    window, settings, limiter=limiter)
+            job = functools.partial(_predict_upload, settings=settings)
+            result = await anyio.to_thread.run_sync(job, predictor, upload, name, window,
+                                                    limiter=limiter)
         finally:
             await form.close()
         if isinstance(result, tuple):  # (status, message): the file was refused
@@ -211,7 +213,7 @@ async def _read_form(request, max_bytes: int, http_error):
         raise http_error(400, "The upload was interrupted before it was complete.") from None
 
 
-def _predict_upload(predictor: Predictor, upload, name: str, window, settings: Settings):
+def _predict_upload(predictor: Predictor, upload, name: str, window, *, settings: Settings):
     """In a worker thread: the upload copied to a private temporary file, its length checked
     against the limit, then predicted. The result, or ``(status, message)``."""
     from .. import audio
@@ -228,7 +230,7 @@ def _predict_upload(predictor: Predictor, upload, name: str, window, settings: S
                 return (413, f"'{name}' lasts {seconds:.0f} s; this service analyses at most "
                              f"{settings.max_seconds:g} s (GENRE_MAX_SECONDS). The command line, "
                              "python -m genre_lib predict, takes any length.")
-            return predictor.predict(path, window=window, name=name)
+            return predictor.result(path, window=window, name=name)
         except AudioError as exc:  # the reason may quote the private path: name the upload instead
             exc.reason = exc.reason.replace(f"'{path}'", f"'{name}'").replace(str(path), name)
             return (audio_status(exc), audio_message(exc, name))
@@ -236,9 +238,8 @@ def _predict_upload(predictor: Predictor, upload, name: str, window, settings: S
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(model: str | None = None, host: str = "127.0.0.1", port: int = 8000,
-        window: float | None = None, settings: Settings | None = None,
-        log_level: str = "info") -> None:
+def run(model: str | None = None, host: str = "127.0.0.1", port: int = 8000, window: float | None = None,
+        log_level: str = "info", *, settings: Settings | None = None) -> None:
     """Load the model (once), then serve until interrupted (``python -m genre_lib serve``).
 
     Notebook: none directly; ``python -m genre_lib serve`` (what :class:`genre_lib.serve.Service`
@@ -250,8 +251,8 @@ def run(model: str | None = None, host: str = "127.0.0.1", port: int = 8000,
     import uvicorn
 
     settings = settings or get_settings()
-    predictor = Predictor.load(model, settings, window=window)
-    app = create_app(predictor, settings)
+    predictor = Predictor.load(model, window=window, settings=settings)
+    app = create_app(predictor, settings=settings)
     print(f"serving model {predictor.name} ({settings.run_name}) on http://{host}:{port}/ "
           "(Ctrl+C stops)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)

@@ -1,6 +1,6 @@
 """Predicting the genre (or tags) of audio files with a saved model.
 
-A :class:`Predictor` holds one saved model, loaded once (``training.load``: the ``.keras``
+A :class:`Predictor` holds one saved model, loaded once (``models.load``: the ``.keras``
 file checked against its sidecar, read by Keras in safe mode), and turns a file into a
 plain result: the top class, the probability of every class, what was analysed and how
 long it took. The command line's ``predict`` and the HTTP service share it.
@@ -26,19 +26,19 @@ from ..audio import AudioError
 from ..config import Settings, get_settings
 
 TAG_THRESHOLD = 0.5  # a tagger's tag is reported as present from this probability on
-OWN_WINDOW = object()  # Predictor.predict's default: the predictor's own window
+OWN_WINDOW = object()  # Predictor.result's default: the predictor's own window
 
 
 class NoModelError(FileNotFoundError):
     """No saved model to predict with (the message says how to get one)."""
 
 
-def ranked_models(settings: Settings | None = None) -> pd.DataFrame:
+def ranked_models(*, settings: Settings | None = None) -> pd.DataFrame:
     """The saved models of the current run, best first: name, architecture, target, the
     validation metric that ranks them and its value. Genre models come before taggers, each
     ranked by :func:`genre_lib.ranking.rank_on_validation` (ties go to fewer parameters, then
     to the name; models without a validation score last). Sidecars that fail their checks
-    are left out (``training.load`` would refuse them).
+    are left out (``models.load`` would refuse them).
 
     Notebook: 12_serving.ipynb.
     """
@@ -48,9 +48,9 @@ def ranked_models(settings: Settings | None = None) -> pd.DataFrame:
 
     settings = settings or get_settings()
     rows = []
-    for name in saved_models(settings):
+    for name in saved_models(settings=settings):
         try:
-            meta = read_sidecar(*paths_for(name, settings), SIDECAR_VERSION)
+            meta = read_sidecar(*paths_for(name, settings=settings), SIDECAR_VERSION)
         except (SavedModelError, OSError):
             continue
         target = meta.get("target", "genre")
@@ -65,13 +65,13 @@ def ranked_models(settings: Settings | None = None) -> pd.DataFrame:
     return frame.drop(columns=["_params", "_tagger"])
 
 
-def best_model(settings: Settings | None = None) -> str:
+def best_model(*, settings: Settings | None = None) -> str:
     """The name of the saved model with the best validation score (see :func:`ranked_models`).
 
     Notebook: none directly; used by :meth:`Predictor.load` when no model is named.
     """
     settings = settings or get_settings()
-    ranked = ranked_models(settings)
+    ranked = ranked_models(settings=settings)
     if ranked.empty:
         raise NoModelError(f"no saved model under {settings.models_dir}: train one first (notebook 04, "
                            "or python -m genre_lib run 04) or name one with --model")
@@ -92,13 +92,13 @@ class Predictor:
     window: float | None = None
 
     @classmethod
-    def load(cls, name: str | None = None, settings: Settings | None = None,
-             window: float | None = None) -> Predictor:
+    def load(cls, name: str | None = None, window: float | None = None, *,
+             settings: Settings | None = None) -> Predictor:
         """The saved model ``name`` (default: :func:`best_model`), loaded and warmed up."""
-        from .. import training
+        from ..models.trained import load
 
         settings = settings or get_settings()
-        predictor = cls(training.load(name or best_model(settings), settings), window)
+        predictor = cls(load(name or best_model(settings=settings), settings=settings), window)
         predictor.warm_up()
         return predictor
 
@@ -130,8 +130,10 @@ class Predictor:
                 "profile": meta.get("profile"), "window": self.window,
                 "valid": (meta.get("metrics") or {}).get("valid")}
 
-    def predict(self, path, window=OWN_WINDOW, name: str | None = None) -> dict:
-        """The result for one file, analysing ``window`` seconds from its middle (default:
+    def result(self, path, window=OWN_WINDOW, name: str | None = None) -> dict:
+        """The service's result for one file, a ``dict`` ready for JSON: the file-level
+        prediction (:meth:`genre_lib.models.Trained.predict_file`) with what was analysed and how
+        long it took. It analyses ``window`` seconds from the file's middle (default:
         this predictor's window; None: the whole file). ``name`` is reported as the file's
         name. :class:`~genre_lib.audio.AudioError` when the file cannot be used.
 
@@ -177,9 +179,9 @@ def format_result(result: dict, top: int = 5, width: int = 30) -> str:
     return "\n".join(lines)
 
 
-def predict_files(paths, model: str | None = None, settings: Settings | None = None,
-                  as_json: bool = False, top: int = 5, window: float | None = None,
-                  out=None, err=None) -> int:
+def print_predictions(paths, model: str | None = None, as_json: bool = False, top: int = 5,
+                  window: float | None = None, out=None, err=None, *,
+                  settings: Settings | None = None) -> int:
     """Predict every file of ``paths`` and print the results (text, or one JSON array);
     the exit status: 0, or 1 when any file could not be read (each such file gets a
     one-line reason on ``err``, and the others are still predicted).
@@ -187,11 +189,11 @@ def predict_files(paths, model: str | None = None, settings: Settings | None = N
     Notebook: none directly; ``python -m genre_lib predict`` calls it.
     """
     out, err = out or sys.stdout, err or sys.stderr
-    predictor = Predictor.load(model, settings, window=window)
+    predictor = Predictor.load(model, window=window, settings=settings)
     results, failed = [], 0
     for path in paths:
         try:
-            result = predictor.predict(path, name=str(path))
+            result = predictor.result(path, name=str(path))
         except AudioError as exc:
             failed += 1
             print(f"error: {exc.path}: {exc.reason}", file=err, flush=True)
@@ -206,4 +208,4 @@ def predict_files(paths, model: str | None = None, settings: Settings | None = N
 
 
 __all__ = ["TAG_THRESHOLD", "NoModelError", "ranked_models", "best_model", "Predictor",
-           "format_result", "predict_files"]
+           "format_result", "print_predictions"]
