@@ -84,12 +84,17 @@ def test_split_gap_against_binomial_noise():
     assert "no validation and test" in evaluation.describe_split_gap(missing)
 
 
+def _save_runs(runs, settings):
+    """Results rows of deep models: (model, valid accuracy, test accuracy) each."""
+    for model, valid, test in runs:
+        for split, acc in (("valid", valid), ("test", test)):
+            row = evaluation.result_row(model, split, {"accuracy": acc}, arch="cnn2d", settings=settings)
+            evaluation.save_result(row, settings=settings)
+
+
 def test_comparison_orders_our_rows_by_validation(tmp_path):
     s = get_settings(work_dir=tmp_path, profile="ci", dataset="synth")
-    for model, valid, test in (("m1", 0.6, 0.9), ("m2", 0.8, 0.5), ("m3", 0.7, 0.7)):
-        for split, acc in (("valid", valid), ("test", test)):
-            row = evaluation.result_row(model, split, {"accuracy": acc}, arch="cnn2d", settings=s)
-            evaluation.save_result(row, settings=s)
+    _save_runs((("m1", 0.6, 0.9), ("m2", 0.8, 0.5), ("m3", 0.7, 0.7)), s)
     evaluation.save_result(evaluation.result_row("svc", "test", {"accuracy": 0.99}, features="mfcc_stats",
                                                  valid_accuracy=0.5, settings=s), settings=s)
     table = evaluation.comparison(columns=(), settings=s)
@@ -115,10 +120,7 @@ def test_rank_on_validation_breaks_ties_by_parameters_then_name():
 
 def test_comparison_breaks_validation_ties_by_name(tmp_path):
     s = get_settings(work_dir=tmp_path, profile="ci", dataset="synth")
-    for model, valid, test in (("zeta", 0.7, 0.9), ("alpha", 0.7, 0.5), ("mid", 0.8, 0.1)):
-        for split, acc in (("valid", valid), ("test", test)):
-            row = evaluation.result_row(model, split, {"accuracy": acc}, arch="cnn2d", settings=s)
-            evaluation.save_result(row, settings=s)
+    _save_runs((("zeta", 0.7, 0.9), ("alpha", 0.7, 0.5), ("mid", 0.8, 0.1)), s)
     assert list(evaluation.comparison(columns=(), settings=s)["system"]) == ["mid", "alpha", "zeta"]
 
 
