@@ -24,22 +24,6 @@ def notebook_paths(*, settings: Settings | None = None) -> list[Path]:
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
-class _inline_figures:
-    """Start the kernel with matplotlib's inline backend, so executed notebooks keep their
-    figures: a kernel inherits ``MPLBACKEND``, and the ``Agg`` that the Makefile sets for the
-    tests would leave every ``plt.show()`` without an image."""
-
-    def __enter__(self):
-        self.before = os.environ.get("MPLBACKEND")
-        os.environ["MPLBACKEND"] = INLINE_BACKEND
-
-    def __exit__(self, *exc):
-        if self.before is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = self.before
-
-
 def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float, str]:
     """Execute one notebook into ``out_dir``; returns (ok, seconds, error message)."""
     from .extras import require
@@ -61,8 +45,9 @@ def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float
     log_path = out_dir / f"{path.stem}.kernel.log"
     try:  # the kernel process's own stderr (not a cell's output) goes to a log file
         with open(log_path, "w") as log:
-            with _inline_figures():
-                client.execute(stderr=log)
+            # matplotlib's inline backend, so executed notebooks keep their figures: a kernel
+            # inherits MPLBACKEND, and the Agg that make sets for the tests draws nothing inline
+            client.execute(stderr=log, env={**os.environ, "MPLBACKEND": INLINE_BACKEND})
     except CellExecutionError as exc:
         error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cell failed"
     except Exception as exc:  # a kernel death or a timeout
