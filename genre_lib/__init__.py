@@ -21,15 +21,26 @@ __version__ = "0.2.0"
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and (when it is already imported) TensorFlow."""
+    """Seed Python, NumPy and (when it is already imported) TensorFlow.
+
+    On a CPU that is enough for bit-identical trainings on one machine (tests/test_determinism.py).
+    On a GPU some kernels sum in a varying order; ``GENRE_DETERMINISTIC=1`` asks TensorFlow for
+    deterministic kernels everywhere (slower, and an op without one then raises an error that
+    names it).
+    """
     random.seed(seed)
     np.random.seed(seed)
+    import os
     import sys
 
     if "tensorflow" in sys.modules or "keras" in sys.modules:
         import keras
 
         keras.utils.set_random_seed(seed)
+        if os.environ.get("GENRE_DETERMINISTIC", "").strip() in ("1", "true", "yes"):
+            import tensorflow as tf
+
+            tf.config.experimental.enable_op_determinism()
 
 
 def start(device: bool = True, **overrides) -> Settings:

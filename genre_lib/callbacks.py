@@ -1,23 +1,28 @@
 """Callbacks and optimisers for training: early stopping, the learning-rate schedule
-(plateau or step decay), checkpoints, a wall-clock budget, one printed line per epoch, and
-Adam or AdamW.
+(plateau or step decay), checkpoints, the state that lets an interrupted training resume, a
+wall-clock safety cap, one printed line per epoch, and Adam or AdamW.
 
 Notebook: 04_cnn.ipynb (callbacks); ``genre_lib.search`` tunes the schedules and AdamW.
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+
+import numpy as np
 
 OPTIMIZERS = ("adam", "adamw")    # AdamW: Adam with decoupled weight decay (Keras default 0.004)
 SCHEDULES = ("plateau", "step")   # ReduceLROnPlateau on val_loss, or halving every few epochs
 
 
-def _time_budget_callback(seconds: float):
+def _time_budget_callback(seconds: float, steps_per_epoch: int, budget_steps: int):
     import keras
 
     class TimeBudget(keras.callbacks.Callback):
-        """Stop after the epoch in which the wall-clock budget ran out (noted in the sidecar)."""
+        """A safety cap, not the budget: stop after the epoch in which ``seconds`` of wall time
+        ran out, and say so loudly, since the model then differs from the one the same seed
+        gives on a faster machine (noted in the sidecar; ``make spread`` counts it)."""
 
         def __init__(self):
             super().__init__()
@@ -30,8 +35,111 @@ def _time_budget_callback(seconds: float):
             if time.perf_counter() - self.start > seconds:
                 self.hit = True
                 self.model.stop_training = True
+                done = (epoch + 1) * steps_per_epoch
+                print(f"WARNING: training stopped by the wall-clock safety cap ({seconds:.0f} s) "
+                      f"after {done} of its {budget_steps} steps: this machine is slower than the "
+                      "budget assumes, so this model is not the one the same seed gives "
+                      "elsewhere (raise GENRE_TRAIN_CAP_S to let it finish)", flush=True)
 
     return TimeBudget()
+
+
+def _resume_callback(path: Path, run: dict, peers: list):
+    """Save, after every epoch, everything a training needs to carry on from there (see
+    :class:`ResumeState`); restore it at the start when ``run['resume']`` holds a saved state."""
+    import keras
+
+    from .store.files import atomic_write
+
+    class ResumeState(keras.callbacks.Callback):
+        """After each epoch, one file (written atomically) holds the model's variables (weights,
+        batch-norm statistics, dropout's random state), the optimizer's (step count, moments,
+        learning rate), the epoch, the history so far, and the state of early stopping, the
+        learning-rate schedule and the checkpoint. Restored, a killed training continues
+        exactly as if it had never stopped."""
+
+        def __init__(self):
+            super().__init__()
+            self.history = {k: list(v) for k, v in (run.get("resume") or {}).get("history", {}).items()}
+
+        def _peers(self):
+            kinds = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")
+            return {type(cb).__name__: cb for cb in peers if type(cb).__name__ in kinds}
+
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+            state = run.get("resume")
+            self.wall_before = float((state or {}).get("wall", 0.0))
+            if not state:
+                return
+            arrays = state["arrays"]
+            for i, v in enumerate(self.model.variables):
+                v.assign(arrays[f"model_{i}"])
+            opt = self.model.optimizer
+            if not opt.built:
+                opt.build(self.model.trainable_variables)
+            for i, v in enumerate(opt.variables):
+                v.assign(arrays[f"opt_{i}"])
+            for kind, cb in self._peers().items():
+                for key, value in state["callbacks"].get(kind, {}).items():
+                    setattr(cb, key, value)
+            es = self._peers().get("EarlyStopping")
+            n_best = state["n_best_weights"]
+            if es is not None and n_best:
+                es.best_weights = [arrays[f"best_{i}"] for i in range(n_best)]
+
+        def on_epoch_end(self, epoch, logs=None):
+            for k, v in (logs or {}).items():
+                self.history.setdefault(k, []).append(float(v))
+            arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(self.model.variables)}
+            arrays.update({f"opt_{i}": np.asarray(v) for i, v in enumerate(self.model.optimizer.variables)})
+            callbacks, n_best = {}, 0
+            for kind, cb in self._peers().items():
+                keys = {"EarlyStopping": ("wait", "best", "best_epoch", "stopped_epoch"),
+                        "ReduceLROnPlateau": ("wait", "best", "cooldown_counter"),
+                        "ModelCheckpoint": ("best",)}[kind]
+                callbacks[kind] = {k: _plain(getattr(cb, k, None)) for k in keys}
+                if kind == "EarlyStopping" and cb.best_weights is not None:
+                    n_best = len(cb.best_weights)
+                    arrays.update({f"best_{i}": np.asarray(w) for i, w in enumerate(cb.best_weights)})
+            meta = {"epoch": int(epoch), "key": run["key"], "history": self.history,
+                    "wall": self.wall_before + time.perf_counter() - self.start,
+                    "callbacks": callbacks, "n_best_weights": n_best}
+            arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+            atomic_write(path, lambda fh: np.savez(fh, **arrays))
+
+    return ResumeState()
+
+
+def _plain(value):
+    """A callback's state value as JSON can hold it (numpy scalars to Python numbers)."""
+    if value is None or isinstance(value, (int, float, str, bool)):
+        return value
+    return float(np.asarray(value))
+
+
+def read_resume(path: Path, key: dict) -> dict | None:
+    """The saved state of an interrupted training at ``path`` if it belongs to the run described
+    by ``key`` (the model, its hyper-parameters, features, table and seed), else None (a state
+    of another run, or an unreadable file, is removed with a note)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"note: the saved state of an interrupted training at {path} is unreadable "
+              f"({type(exc).__name__}: {exc}); starting from scratch")
+        path.unlink(missing_ok=True)
+        return None
+    if meta.get("key") != json.loads(json.dumps(key)):
+        print(f"note: {path.name} was left by an interrupted training of another configuration; "
+              "starting from scratch")
+        path.unlink(missing_ok=True)
+        return None
+    return {**meta, "arrays": arrays}
 
 
 def _epoch_line_callback(epochs: int):
@@ -59,10 +167,12 @@ def _epoch_line_callback(epochs: int):
 
 
 def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: float | None = None,
-                   epoch_lines: int | None = None, schedule: str = "plateau", decay_every: int = 10):
+                   epoch_lines: int | None = None, schedule: str = "plateau", decay_every: int = 10,
+                   *, steps_per_epoch: int = 1, budget_steps: int = 0, resume: tuple | None = None):
     """EarlyStopping on validation loss (best weights restored), the learning-rate schedule,
-    a ModelCheckpoint in ``.keras`` format, an optional wall-clock budget, and (with
-    ``epoch_lines`` = the number of epochs) one printed line per epoch.
+    a ModelCheckpoint in ``.keras`` format, the resume state (``resume`` = ``(path, run)``,
+    see :func:`read_resume`), an optional wall-clock safety cap, and (with ``epoch_lines`` =
+    the number of epochs) one printed line per epoch.
 
     ``schedule="plateau"`` halves the rate when the validation loss stalls for half the
     patience (ReduceLROnPlateau); ``"step"`` halves it every ``decay_every`` epochs whatever
@@ -85,8 +195,10 @@ def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: fl
     if checkpoint is not None:
         cbs.append(keras.callbacks.ModelCheckpoint(str(checkpoint), monitor="val_loss",
                                                    save_best_only=True))
+    if resume is not None:
+        cbs.append(_resume_callback(*resume, peers=list(cbs)))  # after them: restores their state
     if time_budget_s:
-        cbs.append(_time_budget_callback(time_budget_s))
+        cbs.append(_time_budget_callback(time_budget_s, steps_per_epoch, budget_steps))
     if epoch_lines:
         cbs.append(_epoch_line_callback(epoch_lines))
     return cbs
@@ -103,4 +215,4 @@ def make_optimizer(name: str = "adam", lr: float = 3e-3, weight_decay: float | N
     return cls(lr) if weight_decay is None else cls(lr, weight_decay=float(weight_decay))
 
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "make_callbacks", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "SCHEDULES", "make_callbacks", "make_optimizer", "read_resume"]

@@ -24,6 +24,9 @@ variable            meaning                                      default
 The prediction service (``python -m genre_lib serve``) reads two limits as well:
 ``GENRE_MAX_UPLOAD_MB``, the largest upload it accepts (default 50 MB), and
 ``GENRE_MAX_SECONDS``, the longest audio it analyses (default 600 s).
+``GENRE_TRAIN_CAP_S`` replaces the profile's wall-clock safety cap on one training (1800 s
+in the full profile); trainings are sized in steps, so the cap only fires on a very slow
+machine, and says so.
 
 Notebook: every notebook's first code cell (``print(settings)``).
 """
@@ -76,10 +79,12 @@ class Profile:
     synth_seconds: float         # length of each synthetic clip
     clip_seconds: float | None   # crop real datasets to this (None: their native length)
     max_tracks_per_label: int | None  # subsample real datasets (None: all)
-    epochs: int                  # training epochs for the deep models
+    epochs: int                  # epoch cap of notebook 10's in-memory fits (transfer learning)
     batch_size: int
+    train_steps_cap: int | None  # cap on every deep model's step budget (None: the spec's)
+    epoch_chunks_cap: int | None  # cap on the chunks of one training epoch (None: the spec's)
     tsne_perplexity: float
-    train_time_budget_s: float | None  # stop training after the epoch that ran past this
+    train_time_budget_s: float | None  # safety cap: stop after the epoch that ran past this
     epoch_lines: bool            # print one compact line per training epoch
     baseline_trees: int          # trees of the random forests in the classical baselines
     baseline_rounds: int         # boosting rounds of XGBoost in the classical baselines
@@ -100,13 +105,15 @@ class Profile:
 
 PROFILE_TABLE = {
     "full": Profile("full", synth_clips_per_genre=40, synth_seconds=30.0, clip_seconds=None,
-                    max_tracks_per_label=None, epochs=40, batch_size=32, tsne_perplexity=30.0,
-                    train_time_budget_s=300.0, epoch_lines=True, baseline_trees=300,
+                    max_tracks_per_label=None, epochs=40, batch_size=32, train_steps_cap=None,
+                    epoch_chunks_cap=None, tsne_perplexity=30.0, train_time_budget_s=1800.0,
+                    epoch_lines=True, baseline_trees=300,
                     baseline_rounds=200, interpret_steps=200, smooth_samples=8,
                     search_trials_svm=40, search_trials_crnn=6, search_epochs=8, search_seeds=3,
                     retrain_seeds=3, retrain_epochs=8),
     "ci": Profile("ci", synth_clips_per_genre=8, synth_seconds=6.0, clip_seconds=6.0,
-                  max_tracks_per_label=8, epochs=2, batch_size=16, tsne_perplexity=5.0,
+                  max_tracks_per_label=8, epochs=2, batch_size=16, train_steps_cap=10,
+                  epoch_chunks_cap=80, tsne_perplexity=5.0,
                   train_time_budget_s=None, epoch_lines=False, baseline_trees=60,
                   baseline_rounds=40, interpret_steps=30, smooth_samples=2,
                   search_trials_svm=2, search_trials_crnn=2, search_epochs=1, search_seeds=1,
@@ -290,6 +297,11 @@ def get_settings(**overrides) -> Settings:
         kwargs["work_dir"] = Path(env["GENRE_WORK_DIR"])
     if isinstance(overrides.get("profile"), str):
         overrides["profile"] = PROFILE_TABLE[overrides["profile"]]
+    if env.get("GENRE_TRAIN_CAP_S"):
+        cap = _env_positive("GENRE_TRAIN_CAP_S", 1800.0)
+        for holder in (kwargs, overrides):
+            if "profile" in holder:
+                holder["profile"] = replace(holder["profile"], train_time_budget_s=cap)
     kwargs.update(overrides)
     return Settings(**kwargs)
 

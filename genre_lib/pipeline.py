@@ -381,17 +381,34 @@ def _signature(spec, X, length, n_classes, multilabel):
     return (tf.TensorSpec(x_shape, tf.float32), y)
 
 
-def train_dataset(X, y: np.ndarray, spec, length: int, batch_size: int, crops_per_track: int,
+def epoch_order(rows, n_chunks: int, seed: int, epoch: int) -> tuple[np.ndarray, np.random.Generator]:
+    """The training rows of epoch ``epoch``: ``n_chunks`` picks that cycle through ``rows`` in
+    fresh shuffled orders (so every track is picked ``n_chunks // len(rows)`` or one more
+    times), and the random generator that cuts and augments that epoch's chunks.
+
+    Both depend only on ``(seed, epoch)``, not on what ran before, so a training resumed at
+    epoch ``e`` sees exactly the chunks an uninterrupted one would.
+    """
+    rows = np.asarray(rows)
+    rng = np.random.default_rng([int(seed), int(epoch)])
+    passes = -(-int(n_chunks) // len(rows))
+    order = np.concatenate([rng.permutation(rows) for _ in range(passes)])[:int(n_chunks)]
+    return order, rng
+
+
+def train_dataset(X, y: np.ndarray, spec, length: int, batch_size: int, steps_per_epoch: int,
                   seed: int, augment=True, kind: str = "logmel", n_classes: int | None = None,
-                  rows=None):
+                  rows=None, start_epoch: int = 0):
     """An endless ``tf.data.Dataset`` of (chunks, labels) batches of random crops.
 
-    Each pass visits every training clip (``X[rows]``, default all) ``crops_per_track``
-    times in a shuffled order and cuts a random excerpt of ``length`` frames (or samples)
-    from it; ``y`` is aligned with ``X``. ``augment`` is True (every op), False, or a tuple
-    of op names (see :func:`augment_batch`). Only the batch being built is copied out of
-    ``X`` (the cached features), so memory stays flat. The chunks are raw: the model
-    standardises them itself.
+    An epoch is ``steps_per_epoch`` batches of ``batch_size`` chunks, whatever the number of
+    tracks: :func:`epoch_order` picks the clips (``X[rows]``, default all; each as evenly as
+    the count allows) and a random excerpt of ``length`` frames (or samples) is cut from each;
+    ``y`` is aligned with ``X``. Epoch ``e`` depends only on ``(seed, e)``: ``start_epoch``
+    resumes the stream where an interrupted training stopped. ``augment`` is True (every op),
+    False, or a tuple of op names (see :func:`augment_batch`). Only the batch being built is
+    copied out of ``X`` (the cached features), so memory stays flat. The chunks are raw: the
+    model standardises them itself.
 
     Notebook: 04_cnn.ipynb (shown there).
     """
@@ -399,20 +416,20 @@ def train_dataset(X, y: np.ndarray, spec, length: int, batch_size: int, crops_pe
 
     ops = AUGMENTATIONS if augment is True else tuple(augment or ())
     rows = np.arange(len(X)) if rows is None else np.asarray(rows)
-    last = len(rows) * crops_per_track - batch_size + 1 if len(rows) * crops_per_track >= batch_size else 1
+    steps_per_epoch = max(1, int(steps_per_epoch))
 
     def gen():
-        rng = np.random.default_rng(seed)
-        order_base = np.repeat(rows, crops_per_track)
+        epoch = int(start_epoch)
         while True:
-            order = rng.permutation(order_base)
-            for b in range(0, last, batch_size):
+            order, rng = epoch_order(rows, steps_per_epoch * batch_size, seed, epoch)
+            for b in range(0, len(order), batch_size):
                 idx = order[b:b + batch_size]
                 offsets = rng.integers(0, max(1, X.shape[-1] - length + 1), len(idx))
                 batch = _fill(X, list(zip(idx, offsets)), length)
                 if ops:
                     batch = augment_batch(batch, kind, rng, ops)
                 yield to_layout(batch, layout_of(spec)), y[idx]
+            epoch += 1
 
     sig = _signature(spec, X, length, n_classes or 0, y.ndim == 2)
     return tf.data.Dataset.from_generator(gen, output_signature=sig).prefetch(2)
@@ -461,4 +478,4 @@ def numpy_chunks(X, spec, length: int, max_chunks: int | None = None,
 __all__ = ["LAYOUTS", "chunk_length", "chunk_seconds", "n_bins", "to_layout", "layout_of",
            "input_shape_for", "PADDING", "chunk_starts", "crop", "cut_chunks", "middle_span",
            "middle_window", "Normaliser", "standardise", "AUGMENTATIONS", "augment_batch",
-           "encode_labels", "train_dataset", "eval_pairs", "eval_dataset", "numpy_chunks"]
+           "encode_labels", "epoch_order", "train_dataset", "eval_pairs", "eval_dataset", "numpy_chunks"]

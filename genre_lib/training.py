@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import evaluation, features, pipeline
 from . import models as model_zoo
-from .callbacks import OPTIMIZERS, SCHEDULES, make_callbacks, make_optimizer
+from .callbacks import OPTIMIZERS, SCHEDULES, make_callbacks, make_optimizer, read_resume
 from .config import Profile, Settings, get_settings
 from .datasets import has_genres, has_tags
 from .datasets.contract import table_digest
@@ -34,7 +34,11 @@ from .models.trained import SIDECAR_VERSION, Trained, load, paths_for
 from .pipeline import Normaliser
 
 WAVEFORM_SR = Settings.waveform_sr  # alias of the settings' default; read settings.waveform_sr
-TRAIN_DEFAULTS = dict(lr=3e-3, batch_size=None, epochs=None, crops_per_track=None,
+# ``steps``: the training budget in optimiser steps; ``epoch_chunks``: the chunks sampled per
+# epoch (validation, early stopping and the schedule act once per epoch); ``epochs``: an
+# optional cap on the number of epochs (searches and tests use it); ``time_budget_s``: a
+# wall-clock safety cap that should never fire (the profile's, default 30 minutes).
+TRAIN_DEFAULTS = dict(lr=3e-3, batch_size=None, steps=600, epoch_chunks=512, epochs=None,
                       patience=6, augment=("gain", "mask"), valid_chunks_per_track=4,
                       time_budget_s=None, chunk_seconds=None, target="auto", n_tags=50,
                       verbose=None, optimizer="adam", weight_decay=None, schedule="plateau",
@@ -286,11 +290,16 @@ class _Data:
 
 
 def _options(spec: model_zoo.ModelSpec, train_hyper: dict, profile: Profile) -> dict:
-    """Training options: TRAIN_DEFAULTS, the spec's, the caller's, then the profile's."""
+    """Training options: TRAIN_DEFAULTS, the spec's, the caller's, then the profile's caps
+    (the ci profile trains a few steps only)."""
     h = {**TRAIN_DEFAULTS, **spec.train, **train_hyper}
-    h["epochs"] = int(h["epochs"] or profile.epochs)
     h["batch_size"] = int(h["batch_size"] or profile.batch_size)
-    h["crops_per_track"] = int(h["crops_per_track"] or 2)
+    h["steps"] = int(h["steps"])
+    h["epoch_chunks"] = int(h["epoch_chunks"])
+    if profile.train_steps_cap:
+        h["steps"] = min(h["steps"], profile.train_steps_cap)
+    if profile.epoch_chunks_cap:
+        h["epoch_chunks"] = min(h["epoch_chunks"], profile.epoch_chunks_cap)
     h["verbose"] = h["verbose"] if h["verbose"] is not None else 0
     if h["time_budget_s"] is None:
         h["time_budget_s"] = profile.train_time_budget_s
@@ -298,6 +307,18 @@ def _options(spec: model_zoo.ModelSpec, train_hyper: dict, profile: Profile) -> 
         raise ValueError(f"optimizer must be one of {OPTIMIZERS} and schedule one of {SCHEDULES}, "
                          f"not {h['optimizer']!r} and {h['schedule']!r}")
     return h
+
+
+def schedule_for(h: dict, global_batch: int, explicit_steps: bool = False) -> tuple[int, int]:
+    """``(steps per epoch, epochs)`` of a training with options ``h``: an epoch is
+    ``epoch_chunks`` chunks in batches of ``global_batch``; the epochs cover the ``steps``
+    budget, or are exactly ``epochs`` when that is given without an explicit ``steps``
+    (at most ``epochs`` when both are)."""
+    per_epoch = max(1, math.ceil(h["epoch_chunks"] / global_batch))
+    n_epochs = max(1, math.ceil(h["steps"] / per_epoch))
+    if h.get("epochs"):
+        n_epochs = min(n_epochs, int(h["epochs"])) if explicit_steps else int(h["epochs"])
+    return per_epoch, n_epochs
 
 
 def _prepare(spec: model_zoo.ModelSpec, job: Task, fparams: dict, h: dict, *,
@@ -334,36 +355,50 @@ def _compile(spec: model_zoo.ModelSpec, job: Task, data: _Data, model_hyper: dic
 
 
 def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, global_batch: int,
-         checkpoint: Path, extra=(), *, settings: Settings) -> tuple[dict, float, bool]:
-    """Fit on random chunks of the train split, validating on consecutive chunks of the
-    valid split; returns (history, wall seconds, whether the time budget stopped it)."""
-    fs, crops = data.fs, h["crops_per_track"]
+         checkpoint: Path, extra=(), resume: tuple | None = None, *,
+         settings: Settings) -> tuple[dict, float, bool]:
+    """Fit on random chunks of the train split for the step budget, validating on consecutive
+    chunks of the valid split after each epoch; ``resume`` = ``(path, run)`` saves the state
+    after each epoch and, when ``run['resume']`` holds one, carries on from it. Returns
+    (history, wall seconds, whether the wall-clock safety cap stopped it)."""
+    fs = data.fs
     n_cls = job.n_outputs if job.target == "tags" else None
+    per_epoch, n_epochs = h["steps_per_epoch"], h["n_epochs"]
+    state = (resume[1].get("resume") or {}) if resume else {}
+    first = int(state["epoch"]) + 1 if state else 0
     # rows index the cached array directly: no copy of the train or valid features is made
-    train_ds = pipeline.train_dataset(fs.X, data.Y, spec, data.length, global_batch, crops,
+    train_ds = pipeline.train_dataset(fs.X, data.Y, spec, data.length, global_batch, per_epoch,
                                       h["seed"], h["augment"], spec.feature_kind, n_cls,
-                                      rows=data.train_rows)
+                                      rows=data.train_rows, start_epoch=first)
     valid_ds = pipeline.eval_dataset(fs.X, data.Y, spec, data.length, 2 * global_batch,
                                      h["valid_chunks_per_track"], n_cls, rows=data.valid_rows)
-    steps = max(1, (len(data.train_rows) * crops) // global_batch)
     n_valid = len(pipeline.eval_pairs(fs.X, data.length, h["valid_chunks_per_track"], data.valid_rows))
     valid_steps = max(1, math.ceil(n_valid / (2 * global_batch)))
-    lines = h["epochs"] if settings.profile.epoch_lines and not h["verbose"] else None
+    lines = n_epochs if settings.profile.epoch_lines and not h["verbose"] else None
     callbacks = make_callbacks(checkpoint, int(h["patience"]), h["time_budget_s"], epoch_lines=lines,
                                schedule=h["schedule"],
-                               decay_every=h["decay_every"] or max(1, h["epochs"] // 3))
+                               decay_every=h["decay_every"] or max(1, n_epochs // 3),
+                               steps_per_epoch=per_epoch, budget_steps=per_epoch * n_epochs,
+                               resume=resume)
     callbacks += list(extra or ())
     unit = "samples" if spec.feature_kind == "waveform" else "frames"
     print(f"training {name} ({spec.name}, {model.count_params():,} parameters) on {settings.dataset}: "
           f"{len(data.train_rows)} train / {len(data.valid_rows)} valid tracks, chunks of "
-          f"{data.length} {unit}, up to {h['epochs']} epochs x {steps} steps of {global_batch}; "
-          f"{describe_device()}", flush=True)
+          f"{data.length} {unit}; budget {per_epoch * n_epochs} steps of {global_batch} "
+          f"({n_epochs} epochs of {per_epoch} steps, early stopping after {h['patience']} "
+          f"without progress); {describe_device()}", flush=True)
+    if first:
+        print(f"resuming {name} after epoch {first} of {n_epochs} (the state an interrupted "
+              "training left)", flush=True)
     start = time.perf_counter()
-    hist = model.fit(train_ds, validation_data=valid_ds, epochs=h["epochs"], steps_per_epoch=steps,
+    hist = model.fit(train_ds, validation_data=valid_ds, epochs=n_epochs, steps_per_epoch=per_epoch,
                      validation_steps=valid_steps, shuffle=False, callbacks=callbacks,
-                     verbose=h["verbose"])
-    wall = time.perf_counter() - start
-    history = {k: [round(float(v), 5) for v in vals] for k, vals in hist.history.items()}
+                     verbose=h["verbose"], initial_epoch=first)
+    wall = time.perf_counter() - start + float(state.get("wall", 0.0))
+    merged = {k: list(v) for k, v in state.get("history", {}).items()}
+    for k, vals in hist.history.items():
+        merged.setdefault(k, []).extend(vals)
+    history = {k: [round(float(v), 5) for v in vals] for k, vals in merged.items()}
     return history, wall, any(getattr(cb, "hit", False) for cb in callbacks)
 
 
@@ -381,6 +416,8 @@ def _sidecar(name: str, spec, job: Task, data: _Data, model, model_hyper: dict, 
                               "tracks": int(len(data.train_rows))},
             "model_hyper": jsonable(model_hyper), "train_hyper": jsonable(h),
             "request": request, "epochs_run": len(history.get("loss", [])),
+            "steps_run": len(history.get("loss", [])) * h["steps_per_epoch"],
+            "step_budget": h["steps_per_epoch"] * h["n_epochs"],
             "time_budget_hit": budget_hit, "train_seconds": round(wall, 1),
             "dataset": settings.dataset, "profile": settings.profile.name, "seed": h["seed"],
             "device": describe_device(), "trained_at": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -431,13 +468,23 @@ def train(name: str, table: pd.DataFrame | None = None, *, arch: str | None = No
         table = load_table(settings=settings)
     job = task(table, target=h["target"], n_tags=int(h["n_tags"]), settings=settings)
     data = _prepare(spec, job, fparams or spec.features_for(settings=settings), h, settings=settings)
+    import keras  # noqa: F401  (imported first, so seed_everything seeds Keras too: without
+    # it the first training of a process drew other initial weights than every later one)
+
     seed_everything(h["seed"])
     model, global_batch = _compile(spec, job, data, model_hyper, h)
+    asked = (request or {"train": train_hyper}).get("train", {})  # what the caller chose
+    h["steps_per_epoch"], h["n_epochs"] = schedule_for(h, global_batch, "steps" in asked)
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     model_path, meta_path = paths_for(name, settings=settings)
     ckpt = model_path.with_name(f"{name}.checkpoint.keras")
+    resume_path = model_path.with_name(f"{name}.resume.npz")
+    key = jsonable({"arch": arch, "model": model_hyper, "features": data.fs.params,
+                    "table": table_digest(table),
+                    "options": {k: v for k, v in h.items() if k != "verbose"}})
+    run = {"key": key, "resume": read_resume(resume_path, key)}
     history, wall, budget_hit = _fit(name, model, spec, job, data, h, global_batch, ckpt, callbacks,
-                                     settings=settings)
+                                     (resume_path, run), settings=settings)
     if request is None:
         request = jsonable({"arch": arch, "model": model_hyper, "train": train_hyper})
     meta = _sidecar(name, spec, job, data, model, model_hyper, h, request, history, wall,
@@ -447,6 +494,7 @@ def train(name: str, table: pd.DataFrame | None = None, *, arch: str | None = No
     meta["metrics"] = _score(trained, data.fs, wall, score_on, settings=settings)
     trained.meta = save_pair(model, meta, model_path, meta_path)
     ckpt.unlink(missing_ok=True)
+    resume_path.unlink(missing_ok=True)
     shown = ", ".join(f"{s} {k} {v:.3f}" for s, m in meta["metrics"].items() for k, v in m.items()
                       if k in ("accuracy", "f1_macro", "roc_auc"))
     print(f"trained {name} in {wall:.0f} s ({meta['epochs_run']} epochs"

@@ -26,7 +26,7 @@ def build_toy(input_shape, n_classes, head="softmax", width: int = 4):
 def toy_model():
     spec = models.register_model(models.ModelSpec(
         "toy", build_toy, layout="mel2d", label="toy CNN", feature_params={"n_mels": 32},
-        train={"epochs": 1, "crops_per_track": 1, "batch_size": 64}))  # one step of training
+        train={"steps": 1, "epoch_chunks": 64, "batch_size": 64}))  # one step of training
     yield spec
     models.unregister_model("toy")
 

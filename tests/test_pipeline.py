@@ -205,16 +205,16 @@ def test_train_pipeline_crops_and_labels_stay_aligned():
     y = (np.arange(n) % 3).astype(np.int32)
     rows_only = RowsOnly(X)
     ds = pipeline.train_dataset(rows_only, y, models.spec("cnn2d"), length, batch_size=4,
-                                crops_per_track=2, seed=0, augment=False)
+                                steps_per_epoch=6, seed=0, augment=False)
     seen = []
-    for xb, yb in ds.take(6):  # exactly one pass: 12 clips x 2 crops / 4
+    for xb, yb in ds.take(6):  # one epoch of 24 chunks: each of the 12 clips twice
         xb, yb = xb.numpy(), yb.numpy()
         assert xb.shape == (4, bins, length, 1)
         owner = xb[:, 0, 0, 0].astype(int)
         assert (xb == owner[:, None, None, None]).all()  # raw values: nothing standardised
         np.testing.assert_array_equal(yb, y[owner])
         seen.extend(owner)
-    assert sorted(seen) == sorted(list(range(n)) * 2)  # each clip twice per pass
+    assert sorted(seen) == sorted(list(range(n)) * 2)  # each clip twice per epoch
     assert rows_only.rows_read >= 24
 
 
@@ -223,10 +223,33 @@ def test_train_pipeline_visits_only_the_given_rows():
     X = np.random.default_rng(5).normal(size=(10, 4, 40)).astype(np.float32)
     rows = np.array([1, 4, 7])
     y = np.arange(10, dtype=np.int32)
-    ds = pipeline.train_dataset(RowsOnly(X), y, "mel1d", 16, batch_size=3, crops_per_track=1,
+    ds = pipeline.train_dataset(RowsOnly(X), y, "mel1d", 16, batch_size=3, steps_per_epoch=1,
                                 seed=0, augment=False, rows=rows)
     _, yb = next(iter(ds))
     assert sorted(yb.numpy().tolist()) == rows.tolist()
+
+
+def test_an_epoch_is_a_number_of_chunks_and_depends_only_on_seed_and_epoch():
+    rows = np.arange(5)
+    order, _ = pipeline.epoch_order(rows, 12, seed=3, epoch=4)
+    counts = np.bincount(order, minlength=5)
+    assert len(order) == 12 and counts.min() >= 2 and counts.max() <= 3  # as even as 12/5 allows
+    again, _ = pipeline.epoch_order(rows, 12, seed=3, epoch=4)
+    np.testing.assert_array_equal(order, again)
+    assert not np.array_equal(order, pipeline.epoch_order(rows, 12, seed=3, epoch=5)[0])
+
+
+def test_train_stream_resumed_at_an_epoch_matches_the_uninterrupted_stream():
+    pytest.importorskip("tensorflow")
+    X = np.random.default_rng(1).normal(size=(7, 4, 50)).astype(np.float32)
+    y = np.arange(7, dtype=np.int32)
+    kw = dict(batch_size=4, steps_per_epoch=3, seed=9, augment=True, kind="logmel")
+    full = [(a.numpy(), b.numpy()) for a, b in pipeline.train_dataset(X, y, "mel1d", 16, **kw).take(9)]
+    resumed = [(a.numpy(), b.numpy())
+               for a, b in pipeline.train_dataset(X, y, "mel1d", 16, start_epoch=2, **kw).take(3)]
+    for (xa, ya), (xb, yb) in zip(full[6:], resumed):  # epoch 2 = batches 6-8
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
 
 
 def test_eval_pipeline_visits_consecutive_chunks_in_order():
