@@ -17,6 +17,11 @@ failure. On a CPU-only machine they are the expected case.
    list of known start-up lines. Anything else, and every line when the import fails, still
    reaches the user.
 
+Some of these lines come later than the import: the oneDNN ``DT_BOOL`` notice is logged the
+first time a training graph holds a boolean op, so :func:`genre_lib.training.train` runs its
+fit inside :func:`capture_fd2` as well (in a notebook only TensorFlow's C++ lines go to
+descriptor 2; Python's warnings reach the cell as usual).
+
 What was held back stays readable: :func:`held_back` returns those lines. ``GENRE_DEBUG=1``
 in the environment (``python -m genre_lib --debug`` sets it) turns all of this off and shows
 TensorFlow's output unchanged.
@@ -64,6 +69,10 @@ NOISE: list[tuple[str, str]] = [
      "the GPU's NUMA node is unknown on many virtual machines (harmless)"),
     (r"Created device /job:localhost/replica:0/task:0/device:GPU:\d+ with",
      "a GPU was found and is used (the device line says so)"),
+    (r"oneDNN supports DT_BOOL only on platforms with AVX-512\. Falling back to the default "
+     r"Eigen-based implementation",
+     "a CPU without AVX-512 runs boolean ops with Eigen instead of oneDNN (logged once, during "
+     "the first training whose graph holds one, e.g. the AUC metric of a tagger)"),
 ]
 # Only noise on a machine without an NVIDIA GPU: with one, they mean the GPU cannot be used.
 NO_GPU_NOISE: list[tuple[str, str]] = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -59,6 +60,69 @@ def execute(path: Path, out_dir: Path, timeout: int = 3600) -> tuple[bool, float
     return not error, elapsed, error
 
 
+# -- what an executed notebook must not show -----------------------------------------------
+ERROR_TAGS = {"raises-exception", "shows-error"}
+STARTUP = re.compile(
+    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+\s+\S+:\d+\]"   # a C++ (absl/glog) log line
+    r"|absl::InitializeLog|oneDNN custom operations|cuda drivers|cuInit|TF-TRT"
+    r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer|cpu_feature_guard"
+    r"|This TensorFlow binary is optimized",
+    re.MULTILINE)
+ERROR_WORDS = re.compile(r"Error|Traceback")
+
+
+def _texts(output) -> list[str]:
+    kind = output.get("output_type")
+    if kind == "stream":
+        return [output.get("text", "")]
+    if kind == "error":
+        return ["\n".join([output.get("ename", ""), output.get("evalue", ""),
+                           *output.get("traceback", [])])]
+    data = output.get("data", {})
+    return [data[k] if isinstance(data[k], str) else "".join(data[k])
+            for k in ("text/plain", "text/markdown") if k in data]
+
+
+def output_problems(nb) -> list[str]:
+    """Every output of an executed notebook a student should not see, one line each (empty when
+    clean): TensorFlow or absl C++ log lines on stderr (:mod:`genre_lib.quiet` should have held
+    them back), and "Error" or "Traceback" in any output of a cell not tagged
+    ``raises-exception`` or ``shows-error`` (cells that demonstrate an error on purpose)."""
+    problems = []
+    number = 0
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        number += 1
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        for output in cell.get("outputs", []):
+            where = f"code cell {number}"
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                hit = STARTUP.search(output.get("text", ""))
+                if hit:
+                    line = output["text"][hit.start():].splitlines()[0]
+                    problems.append(f"{where}: TensorFlow start-up line on stderr: {line[:160]}")
+            if tags & ERROR_TAGS:
+                continue
+            if output.get("output_type") == "error":
+                problems.append(f"{where}: {output.get('ename')}: {output.get('evalue', '')[:160]}")
+                continue
+            for text in _texts(output):
+                hit = ERROR_WORDS.search(text)
+                if hit:
+                    start = text.rfind("\n", 0, hit.start()) + 1
+                    line = text[start:].splitlines()[0]
+                    problems.append(f"{where}: output holds {hit.group()!r}: {line[:160]}")
+    return problems
+
+
+
+def _read(path: Path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
 def _load_average() -> list[float] | None:
     """The 1, 5 and 15 minute load averages, where the platform has them (not on Windows)."""
     return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
@@ -96,9 +160,14 @@ def run_all(only: list[str] | None = None, *, settings: Settings | None = None) 
         print(f"\n=== {p.name} ...", flush=True)
         ok, secs, err = execute(p, out_dir)
         times[p.stem] = round(secs, 1)
-        print(f"    {'ok' if ok else 'FAILED'} in {secs:.0f} s -> {out_dir / p.name}", flush=True)
+        problems = output_problems(_read(out_dir / p.name)) if ok else []
+        state = "ok" if ok and not problems else "FAILED"
+        print(f"    {state} in {secs:.0f} s -> {out_dir / p.name}", flush=True)
         if not ok:
             print(f"    {err}")
+        for problem in problems:
+            print(f"    output a student should not see: {problem}")
+        if state == "FAILED":
             failures.append(p.name)
     print(f"\nexecuted {len(paths)} notebook(s) in {time.perf_counter() - total:.0f} s; "
           f"figures in {settings.figures_dir}")

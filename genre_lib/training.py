@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import evaluation, features, pipeline
+from . import evaluation, features, pipeline, quiet
 from . import models as model_zoo
 from .callbacks import OPTIMIZERS, SCHEDULES, make_callbacks, make_optimizer, read_resume
 from .config import Profile, Settings, get_settings
@@ -391,9 +391,10 @@ def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, global_batch: 
         print(f"resuming {name} after epoch {first} of {n_epochs} (the state an interrupted "
               "training left)", flush=True)
     start = time.perf_counter()
-    hist = model.fit(train_ds, validation_data=valid_ds, epochs=n_epochs, steps_per_epoch=per_epoch,
-                     validation_steps=valid_steps, shuffle=False, callbacks=callbacks,
-                     verbose=h["verbose"], initial_epoch=first)
+    with quiet.capture_fd2():  # TensorFlow's one-time C++ notices of the first graph (quiet.NOISE)
+        hist = model.fit(train_ds, validation_data=valid_ds, epochs=n_epochs,
+                         steps_per_epoch=per_epoch, validation_steps=valid_steps, shuffle=False,
+                         callbacks=callbacks, verbose=h["verbose"], initial_epoch=first)
     wall = time.perf_counter() - start + float(state.get("wall", 0.0))
     merged = {k: list(v) for k, v in state.get("history", {}).items()}
     for k, vals in hist.history.items():

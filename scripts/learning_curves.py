@@ -86,9 +86,10 @@ def measure(settings, names, seeds, steps: int, out_csv: Path) -> pd.DataFrame:
                                              callbacks=[_never_stop()], settings=settings, **kwargs)
             hist, meta = trained.history, trained.meta
             per_epoch = meta["train_hyper"]["steps_per_epoch"]
+            accuracy = hist.get("val_accuracy", [np.nan] * len(hist["val_loss"]))
             for e, loss in enumerate(hist["val_loss"]):
                 rows.append({"model": name, "seed": seed, "epoch": e + 1, "step": (e + 1) * per_epoch,
-                             "val_loss": loss, "val_accuracy": hist.get("val_accuracy", [np.nan] * (e + 1))[e],
+                             "val_loss": loss, "val_accuracy": accuracy[e],
                              "loss": hist["loss"][e], "patience": int(h["patience"]),
                              "epoch_chunks": int(meta["train_hyper"]["epoch_chunks"]),
                              "seconds": round(time.perf_counter() - start, 1)})

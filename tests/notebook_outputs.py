@@ -9,7 +9,9 @@
   result), except in a cell that deliberately demonstrates one: a cell tagged
   ``raises-exception`` (the tag nbclient and nbval know) or ``shows-error``.
 
-The detector is deliberately broader than genre_lib.quiet's allow-list, so a start-up line
+The check itself lives in :func:`genre_lib.runner.output_problems`, so ``make run`` applies it
+to every notebook of every run, the full profile included. The detector is deliberately
+broader than genre_lib.quiet's allow-list, so a start-up line
 the allow-list does not know is caught here instead of slipping through.
 
 :func:`execute_notebook` runs a notebook through :func:`genre_lib.runner.execute`, the runner
@@ -21,57 +23,9 @@ from __future__ import annotations
 
 import re
 
-ERROR_TAGS = {"raises-exception", "shows-error"}
-STARTUP = re.compile(
-    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+\s+\S+:\d+\]"   # a C++ (absl/glog) log line
-    r"|absl::InitializeLog|oneDNN custom operations|cuda drivers|cuInit|TF-TRT"
-    r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer|cpu_feature_guard"
-    r"|This TensorFlow binary is optimized",
-    re.MULTILINE)
-ERROR_WORDS = re.compile(r"Error|Traceback")
+from genre_lib.runner import output_problems  # noqa: F401  (the check make run applies too)
+
 ANSI = re.compile(r"\x1b\[[0-9;]*m")   # colour codes in tracebacks
-
-
-def _texts(output) -> list[str]:
-    kind = output.get("output_type")
-    if kind == "stream":
-        return [output.get("text", "")]
-    if kind == "error":
-        return ["\n".join([output.get("ename", ""), output.get("evalue", ""),
-                           *output.get("traceback", [])])]
-    data = output.get("data", {})
-    return [data[k] if isinstance(data[k], str) else "".join(data[k])
-            for k in ("text/plain", "text/markdown") if k in data]
-
-
-def output_problems(nb) -> list[str]:
-    """Every offending output of an executed notebook, one line each ("" when clean)."""
-    problems = []
-    number = 0
-    for cell in nb.cells:
-        if cell.get("cell_type") != "code":
-            continue
-        number += 1
-        tags = set(cell.get("metadata", {}).get("tags", []))
-        for output in cell.get("outputs", []):
-            where = f"code cell {number}"
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                hit = STARTUP.search(output.get("text", ""))
-                if hit:
-                    line = output["text"][hit.start():].splitlines()[0]
-                    problems.append(f"{where}: TensorFlow start-up line on stderr: {line[:160]}")
-            if tags & ERROR_TAGS:
-                continue
-            if output.get("output_type") == "error":
-                problems.append(f"{where}: {output.get('ename')}: {output.get('evalue', '')[:160]}")
-                continue
-            for text in _texts(output):
-                hit = ERROR_WORDS.search(text)
-                if hit:
-                    start = text.rfind("\n", 0, hit.start()) + 1
-                    line = text[start:].splitlines()[0]
-                    problems.append(f"{where}: output holds {hit.group()!r}: {line[:160]}")
-    return problems
 
 
 def assert_clean_outputs(nb, name: str = "notebook") -> None:

@@ -37,8 +37,9 @@ def test_same_seed_same_weights_in_fresh_processes(ci_settings, ci_table, tmp_pa
         with np.load(work / "weights.npz") as f, np.load(work / "again.npz") as g:
             weights, again = [f[k] for k in f.files], [g[k] for k in g.files]
         assert all(np.array_equal(a, b) for a, b in zip(weights, again))  # same process, twice
-        assert json.loads((work / "again.json").read_text()) == json.loads((work / "metrics.json").read_text())
-        runs.append((weights, json.loads((work / "metrics.json").read_text())))
+        metrics = json.loads((work / "metrics.json").read_text())
+        assert json.loads((work / "again.json").read_text()) == metrics
+        runs.append((weights, metrics))
     (w1, m1), (w2, m2) = runs
     assert len(w1) == len(w2) and all(np.array_equal(a, b) for a, b in zip(w1, w2))
     assert m1 == m2

@@ -210,3 +210,29 @@ def test_device_line_names_gpus_and_precision(monkeypatch, names, expected):
                              experimental=SimpleNamespace(get_device_details=lambda d: details[d.name]))
     monkeypatch.setattr(quiet, "import_tensorflow", lambda: SimpleNamespace(config=config))
     assert describe_device() == expected  # the one description of the device
+
+
+DT_BOOL = ("E0000 00:00:1796600000.1 9 util.cc:131] oneDNN supports DT_BOOL only on platforms with "
+           "AVX-512. Falling back to the default Eigen-based implementation\n")
+
+
+def test_a_notice_tensorflow_logs_mid_training_is_held_back_and_real_errors_still_show(
+        capfd, ci_settings, ci_table):
+    """The oneDNN DT_BOOL notice comes from TensorFlow's C++ side during the first training of
+    a graph with a boolean op (on CPUs without AVX-512); it is written here to descriptor 2
+    from inside the fit, as TensorFlow writes it."""
+    import keras
+
+    from genre_lib import training
+
+    class Notice(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            os.write(2, (DT_BOOL + REAL).encode())
+
+    capfd.readouterr()
+    training.load_or_train("quiet_fit", arch="cnn1d_mel", epochs=1, force=True, callbacks=[Notice()],
+                           settings=ci_settings)
+    err = capfd.readouterr().err
+    assert "DT_BOOL" not in err
+    assert "Could not open libfoo.so" in err
+    assert any("DT_BOOL" in line for line in quiet.held_back())

@@ -69,3 +69,20 @@ def test_times_line_names_every_notebook_and_the_load():
     import os
 
     assert ("load average" in line) == hasattr(os, "getloadavg")
+
+
+def test_make_run_fails_a_notebook_whose_outputs_show_a_tensorflow_line(tmp_path, monkeypatch,
+                                                                         ci_settings, ci_table, capsys):
+    """The output check of the notebook tests runs inside ``make run`` too, for every profile:
+    a notebook that ran but left a C++ log line on stderr is reported and fails the run."""
+    from genre_lib import runner
+
+    line = "E0000 00:00:1796600000.1 9 util.cc:131] oneDNN supports DT_BOOL only on platforms"
+    clean = _write(tmp_path / "01_clean.ipynb", "print('fine')")
+    noisy = _write(tmp_path / "02_noisy.ipynb", f"import sys\nprint({line!r}, file=sys.stderr)")
+    monkeypatch.setattr(runner, "notebook_paths", lambda settings=None: [clean, noisy])
+    monkeypatch.setattr(runner, "print_results", lambda settings=None: None)
+    assert runner.run_all(settings=ci_settings) == 1
+    out = capsys.readouterr()
+    assert "01_clean.ipynb" in out.out and "02_noisy.ipynb" in out.err
+    assert "output a student should not see: code cell 1: TensorFlow start-up line" in out.out
