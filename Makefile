@@ -107,6 +107,18 @@ html: setup
 spread: setup
 	$(PY) scripts/spread.py $(if $(SEEDS),--seeds $(SEEDS))
 
+# Learning curves of the deep models of notebooks 04-06 (3 seeds, no early stopping): what the
+# step budgets in genre_lib/models/__init__.py are chosen from (docs/training_budgets.md).
+# About an hour and a half in the full profile on 2 CPU cores. STEPS=640 sets the length.
+.PHONY: curves variation
+curves: setup
+	$(PY) scripts/learning_curves.py $(if $(STEPS),--steps $(STEPS))
+
+# The same seed under settings that stand for other machines (1 thread, AVX2 only, no oneDNN):
+# how far the weights and the scores move (the README's "What varies across machines").
+variation: setup
+	$(PY) scripts/machine_variation.py
+
 # The book: the executed notebooks of this settings' run (make run; in CI GENRE_PROFILE=ci), the
 # docs pages, the API reference and one bibliography as static HTML in build/book/html/. Nothing
 # is executed or downloaded; Sphinx runs with -W. SOLUTIONS=1 keeps the exercise answers.

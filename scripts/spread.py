@@ -163,11 +163,11 @@ def markdown(summary: pd.DataFrame, settings, seeds, wall: float, n_test: int | 
             row[f"{r['split']} range"] = f"{r['min']:.3f}-{r['max']:.3f}"
             if "epochs" in r and pd.notna(r.get("epochs")):
                 row["epochs (mean)"] = f"{r['epochs']:.1f}"
-                row["hit the time budget"] = f"{int(r['budget_hits'])} of {int(r['n'])}"
+                row["stopped by the safety cap"] = f"{int(r['budget_hits'])} of {int(r['n'])}"
         wide.append(row)
     table = pd.DataFrame(wide).fillna("")
     cols = [c for c in ["notebook", "model", "metric", "valid", "valid range", "test",
-                        "test range", "epochs (mean)", "hit the time budget"] if c in table]
+                        "test range", "epochs (mean)", "stopped by the safety cap"] if c in table]
     header = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
     body = "".join("| " + " | ".join(str(r[c]) for c in cols) + " |\n" for _, r in table.iterrows())
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -184,9 +184,10 @@ def markdown(summary: pd.DataFrame, settings, seeds, wall: float, n_test: int | 
             "Notebook 07 "
             "trains nothing: it reads notebook 04's `cnn2d`. Notebook 08 clusters the test "
             "tracks' `cnn2d` embeddings of each training seed (k-means, k = number of genres, "
-            "fixed k-means seed). Deep models stop after the epoch in which the profile's "
-            "training time budget runs out, so on a loaded machine they run fewer epochs: "
-            "the epochs column says how many they ran.\n\n" + header + body)
+            "fixed k-means seed). Deep models train for their step budget (early stopping on "
+            "the validation loss may end them sooner: the epochs column); the last column counts "
+            "the trainings that the wall-clock safety cap cut short on this machine (it should "
+            "read 0: a cut model is not the one the seed gives elsewhere).\n\n" + header + body)
 
 
 def main(argv=None) -> int:

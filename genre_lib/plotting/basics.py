@@ -183,8 +183,13 @@ def confusion_matrix(y_true, y_pred, labels=None, normalize: bool = True, ax=Non
     return ax
 
 
-def history(hist, metrics=("loss", "accuracy"), axes=None, title: str | None = None):
+def history(hist, metrics=("loss", "accuracy"), axes=None, title: str | None = None,
+            steps_per_epoch: int | None = None, budget: int | None = None):
     """Training curves (train and validation) from a Keras History or its ``.history`` dict.
+
+    With ``steps_per_epoch`` the x-axis counts optimiser steps (the unit of a training
+    budget), the epoch with the lowest validation loss (the weights kept) is marked, and
+    ``budget`` draws the step budget as a dashed line.
 
     Notebook: 04_cnn.ipynb, 06_parallel_cnn_rnn.ipynb.
     """
@@ -195,13 +200,20 @@ def history(hist, metrics=("loss", "accuracy"), axes=None, title: str | None = N
     if axes is None:
         _, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3), squeeze=False)
         axes = axes.flat
+    n = len(h[metrics[0]]) if metrics else 0
+    x = np.arange(1, n + 1) * (steps_per_epoch or 1)
+    best = int(np.argmin(h["val_loss"])) if steps_per_epoch and h.get("val_loss") else None
     for ax, m in zip(axes, metrics):
-        ax.plot(h[m], label="train")
+        ax.plot(x, h[m], label="train")
         if f"val_{m}" in h:
-            ax.plot(h[f"val_{m}"], label="validation")
-        ax.set_xlabel("epoch")
+            ax.plot(x, h[f"val_{m}"], label="validation")
+        if best is not None:
+            ax.axvline(x[best], color="0.4", lw=1, label=f"kept (step {x[best]})")
+        if budget:
+            ax.axvline(budget, color="0.4", lw=1, ls="--", label=f"budget ({budget} steps)")
+        ax.set_xlabel("optimiser steps" if steps_per_epoch else "epoch")
         ax.set_ylabel(m)
-        ax.legend()
+        ax.legend(fontsize=8)
         if title:
             ax.set_title(title)
     return axes
