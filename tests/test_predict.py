@@ -202,3 +202,26 @@ def test_models_are_loaded_in_keras_safe_mode(small_model, ci_settings, tmp_path
     saving.save_pair(risky, meta, *models.paths_for("risky", settings=private))
     with pytest.raises(saving.SavedModelError, match="Lambda"):
         Predictor.load("risky", settings=private)
+
+
+def test_silence_and_a_tiny_clip_get_no_genre_but_the_reason(cli_env, small_model, tmp_path, capsys):
+    """30 s of digital silence, near-silence at -70 dBFS and a 0.05 s clip: a model would answer
+    some genre for each (it always does); the predictor says why it cannot judge instead, in
+    text and JSON, and a real clip is still judged."""
+    from genre_lib.serve import cannot_judge
+
+    sr = 22050
+    silence = audio.write_wav(tmp_path / "silence.wav", np.zeros(30 * sr, np.float32), sr)
+    hiss = np.random.default_rng(0).normal(0, 10 ** (-70 / 20), 10 * sr).astype(np.float32)
+    quiet = audio.write_wav(tmp_path / "quiet.wav", hiss, sr)
+    tiny = audio.write_wav(tmp_path / "tiny.wav", 0.3 * np.sin(np.arange(int(0.05 * sr)) / 5), sr)
+    assert main(["predict", str(silence), str(quiet), str(tiny), "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["verdict"] for r in results] == ["silent", "silent", "too short"]
+    assert all(r["genre"] is None and r["probabilities"] == {} for r in results)
+    assert "digital silence" in results[0]["message"] and "-70 dBFS" in results[1]["message"]
+    assert "0.05 s of audio" in results[2]["message"]
+    assert main(["predict", str(silence)]) == 0
+    assert "no answer, silent" in capsys.readouterr().out
+    assert cannot_judge(3.0, -20.0, 3.0) is None and cannot_judge(1.4, -20.0, 3.0).startswith("too short")
+    assert cannot_judge(1.6, -20.0, 3.0) is None

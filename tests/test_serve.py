@@ -114,12 +114,18 @@ def test_other_formats_are_read(client, songs, small_model, tmp_path, name):
     np.testing.assert_allclose([body["probabilities"][c] for c in classes],
                                [as_wav["probabilities"][c] for c in classes], atol=1e-4)
     # and against the original WAV: FLAC is lossless, so the same genre and probabilities; MP3
-    # is lossy, so close probabilities (its genre may differ where the WAV's top two are close)
+    # is lossy, so its answer moves, but less than the answers for the clips of the three other
+    # genres differ from the WAV's (the yardstick scales with how sensitive this tiny model is)
+    def probs(b):
+        return np.array([b["probabilities"][c] for c in classes])
+
     if name.endswith(".flac"):
         assert body["genre"] == wav["genre"]
-    np.testing.assert_allclose([body["probabilities"][c] for c in classes],
-                               [wav["probabilities"][c] for c in classes],
-                               atol=1e-4 if name.endswith(".flac") else 0.1)
+        np.testing.assert_allclose(probs(body), probs(wav), atol=1e-4)
+    else:
+        others = [_post(client, f"song{i}.wav", songs[f"song{i}.wav"]).json() for i in (1, 2, 3)]
+        moved = np.abs(probs(body) - probs(wav)).sum()
+        assert moved < min(np.abs(probs(o) - probs(wav)).sum() for o in others), moved
 
 
 def test_a_window_analyses_the_middle(client, songs):
@@ -208,3 +214,11 @@ def test_a_bounded_load_is_served_without_a_failure(client, songs, service):
     assert service.running() and client.get("/health").status_code == 200
     print(f"{LOAD_REQUESTS} requests from {LOAD_CLIENTS} clients in {wall:.1f} s "
           f"({LOAD_REQUESTS / wall:.1f} requests/s)")
+
+
+def test_silence_is_answered_with_the_reason_not_a_genre(client):
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(22050 * 5, np.float32), 22050, format="WAV")
+    body = _post(client, "silence.wav", buf.getvalue()).json()
+    assert body["verdict"] == "silent" and body["genre"] is None and body["probabilities"] == {}
+    assert "digital silence" in body["message"]

@@ -152,8 +152,9 @@ class Trained:
         seconds from the middle of the file (the whole file when it is shorter) and takes
         precedence over ``seconds``. The Series' ``attrs`` say what was analysed: ``vote``
         (the majority of chunk predictions), ``chunks``, ``offset`` and ``seconds`` (the part
-        analysed) and ``duration`` (the file's length; the analysed length when ``seconds``
-        crops it). Unusable files raise :class:`genre_lib.audio.AudioError`.
+        analysed), ``duration`` (the file's length; the analysed length when ``seconds``
+        crops it) and ``level_dbfs`` (the RMS level of the part analysed, dB below full scale;
+        -inf for digital silence). Unusable files raise :class:`genre_lib.audio.AudioError`.
 
         Notebook: 12_serving.ipynb.
         """
@@ -167,8 +168,10 @@ class Trained:
         proba = self._signal_chunks(y)
         track = evaluation.aggregate_tracks([str(path)] * len(proba), proba, self.classes).iloc[0]
         out = pd.Series(track[self.classes].to_numpy(np.float64), index=self.classes, name=str(path))
+        rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
         out.attrs.update(vote=str(track["vote"]), chunks=len(proba), offset=round(offset, 3),
-                         seconds=len(y) / sr, duration=len(y) / sr if total is None else total)
+                         seconds=len(y) / sr, duration=len(y) / sr if total is None else total,
+                         level_dbfs=round(20 * np.log10(rms), 1) if rms > 0 else float("-inf"))
         return out
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 ==============  ===========================================================================
 ``predict``     :class:`Predictor` (one saved model, loaded once), :func:`best_model`,
+                :func:`cannot_judge` (silence, clips too short),
                 :func:`ranked_models`, :func:`print_predictions` (``python -m genre_lib predict``)
 ``app``         the FastAPI application and :func:`run` (``python -m genre_lib serve``)
 ``page``        the upload page
@@ -16,8 +17,16 @@ Notebook: 12_serving.ipynb.
 from __future__ import annotations
 
 from .app import create_app, run
-from .predict import NoModelError, Predictor, best_model, format_result, print_predictions, ranked_models
+from .predict import (
+                      NoModelError,
+                      Predictor,
+                      best_model,
+                      cannot_judge,
+                      format_result,
+                      print_predictions,
+                      ranked_models,
+)
 from .process import Service, ServiceError, free_port
 
-__all__ = ["NoModelError", "Predictor", "best_model", "ranked_models", "format_result",
+__all__ = ["NoModelError", "Predictor", "best_model", "cannot_judge", "ranked_models", "format_result",
            "print_predictions", "Service", "ServiceError", "free_port", "create_app", "run"]

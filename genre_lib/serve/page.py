@@ -66,6 +66,14 @@ function say(text, problem) {
 }
 
 function draw(body) {
+  if (body.message) {  // silent, or too short: the model was not asked
+    document.getElementById("answer").textContent = "No answer: " + body.message + ".";
+    document.getElementById("chart").replaceChildren();
+    document.getElementById("details").textContent =
+      body.duration_s.toFixed(2) + " s of audio; model " + body.model + ".";
+    result.hidden = false;
+    return;
+  }
   const entries = Object.entries(body.probabilities);
   const best = body.target === "genre" ? body.genre : null;
   document.getElementById("answer").textContent = best

@@ -27,6 +27,27 @@ from ..config import Settings, get_settings
 
 TAG_THRESHOLD = 0.5  # a tagger's tag is reported as present from this probability on
 OWN_WINDOW = object()  # Predictor.result's default: the predictor's own window
+SILENCE_DBFS = -60.0   # audio whose RMS level is at or below this is silence, not music
+MIN_CHUNK_FRACTION = 0.5  # shorter than this share of one chunk: mostly padding, not judged
+
+
+def cannot_judge(seconds: float, level_dbfs: float, chunk_seconds: float) -> str | None:
+    """Why a model should not answer for audio of ``seconds`` at RMS ``level_dbfs`` (None when
+    it may): too short (under half of the model's ``chunk_seconds``, so most of what the model
+    would hear is padding) or silent (at or below :data:`SILENCE_DBFS`). A model always
+    answers something, even for digital silence; the service says so instead.
+
+    Notebook: 12_serving.ipynb.
+    """
+    shortest = MIN_CHUNK_FRACTION * chunk_seconds
+    if seconds < shortest:
+        return (f"too short to judge: {seconds:.2f} s of audio, and this model needs at least "
+                f"{shortest:.1f} s (half of the {chunk_seconds:g} s it hears at a time)")
+    if not level_dbfs > SILENCE_DBFS:
+        level = "digital silence" if level_dbfs == float("-inf") else f"{level_dbfs:.0f} dBFS"
+        return (f"silent: the audio's level is {level} (at or below {SILENCE_DBFS:.0f} dBFS), "
+                "so there is no music to judge")
+    return None
 
 
 class NoModelError(FileNotFoundError):
@@ -137,27 +158,42 @@ class Predictor:
         this predictor's window; None: the whole file). ``name`` is reported as the file's
         name. :class:`~genre_lib.audio.AudioError` when the file cannot be used.
 
-        Keys: ``file``, ``model``, ``target``, ``genre`` (the mean-probability prediction;
-        None for a tagger), ``vote``, ``tags`` (a tagger's tags from 0.5 on),
+        Keys: ``file``, ``model``, ``target``, ``verdict`` (``"ok"``, or why the model was not
+        asked: ``"too short"``, ``"silent"``; see :func:`cannot_judge`), ``message`` (the reason
+        in words, None when ok), ``genre`` (the mean-probability prediction;
+        None for a tagger or when not judged), ``vote``, ``tags`` (a tagger's tags from 0.5 on),
         ``probabilities`` (best first), ``duration_s``, ``offset_s``, ``analysed_s``,
         ``chunks``, ``window_s``, ``seconds_taken`` and ``real_time_factor`` (seconds taken
         per second of audio in the file).
         """
+        from .. import audio
+
         window = self.window if window is OWN_WINDOW else window
         started = time.perf_counter()
-        proba = self.trained.predict_file(path, window=window)
+        chunk = float(self.trained.meta.get("chunk_seconds") or 3.0)
+        seconds = float(audio.info(path)["seconds"])
+        why = cannot_judge(seconds, 0.0, chunk)  # too short: the model is not even asked
+        if why is None:
+            proba = self.trained.predict_file(path, window=window)
+            why = cannot_judge(float(proba.attrs["seconds"]), float(proba.attrs["level_dbfs"]), chunk)
+            duration, offset = float(proba.attrs["duration"]), proba.attrs["offset"]
+            analysed, chunks = float(proba.attrs["seconds"]), proba.attrs["chunks"]
+        else:
+            proba, duration, offset, analysed, chunks = None, seconds, 0.0, seconds, 0
         taken = time.perf_counter() - started
-        order = proba.sort_values(ascending=False, kind="stable")
         genre = self.trained.target == "genre"
-        duration = float(proba.attrs["duration"])
+        judged = why is None
+        order = proba.sort_values(ascending=False, kind="stable") if judged else pd.Series(dtype=float)
         return {
             "file": name or Path(path).name, "model": self.name, "target": self.trained.target,
-            "genre": str(order.index[0]) if genre else None,
-            "vote": proba.attrs["vote"] if genre else None,
-            "tags": [] if genre else [str(k) for k, v in order.items() if v >= TAG_THRESHOLD],
+            "verdict": "ok" if judged else ("silent" if why.startswith("silent") else "too short"),
+            "message": why,
+            "genre": str(order.index[0]) if genre and judged else None,
+            "vote": proba.attrs["vote"] if genre and judged else None,
+            "tags": [str(k) for k, v in order.items() if v >= TAG_THRESHOLD] if judged and not genre else [],
             "probabilities": {str(k): round(float(v), 5) for k, v in order.items()},
-            "duration_s": round(duration, 3), "offset_s": proba.attrs["offset"],
-            "analysed_s": round(float(proba.attrs["seconds"]), 3), "chunks": proba.attrs["chunks"],
+            "duration_s": round(duration, 3), "offset_s": offset,
+            "analysed_s": round(analysed, 3), "chunks": chunks,
             "window_s": window, "seconds_taken": round(taken, 4),
             "real_time_factor": round(taken / duration, 5) if duration > 0 else None,
         }
@@ -168,6 +204,9 @@ def format_result(result: dict, top: int = 5, width: int = 30) -> str:
 
     Notebook: 12_serving.ipynb.
     """
+    if result.get("message"):
+        return (f"{result['file']}: no answer, {result['message']} ({result['duration_s']:.2f} s, "
+                f"{result['model']})")
     best = result["genre"] if result["target"] == "genre" else ", ".join(result["tags"]) or "(no tag)"
     part = "" if result["window_s"] is None or result["analysed_s"] >= result["duration_s"] else \
         f", {result['analysed_s']:.1f} s from {result['offset_s']:.1f} s"
@@ -207,5 +246,6 @@ def print_predictions(paths, model: str | None = None, as_json: bool = False, to
     return 1 if failed else 0
 
 
-__all__ = ["TAG_THRESHOLD", "NoModelError", "ranked_models", "best_model", "Predictor",
+__all__ = ["TAG_THRESHOLD", "SILENCE_DBFS", "MIN_CHUNK_FRACTION", "cannot_judge",
+           "NoModelError", "ranked_models", "best_model", "Predictor",
            "format_result", "print_predictions"]
