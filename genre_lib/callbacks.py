@@ -1,6 +1,7 @@
 """Callbacks and optimisers for training: early stopping, the learning-rate schedule
-(plateau or step decay), checkpoints, the state that lets an interrupted training resume, a
-wall-clock safety cap, one printed line per epoch, and Adam or AdamW.
+(plateau or step decay), the state that lets an interrupted training resume (it holds the
+best weights so far too, so no separate checkpoint file is written), a wall-clock safety
+cap, one printed line per epoch, and Adam or AdamW.
 
 Notebook: 04_cnn.ipynb (callbacks); ``genre_lib.search`` tunes the schedules and AdamW.
 """
@@ -54,8 +55,8 @@ def _resume_callback(path: Path, run: dict, peers: list):
     class ResumeState(keras.callbacks.Callback):
         """After each epoch, one file (written atomically) holds the model's variables (weights,
         batch-norm statistics, dropout's random state), the optimizer's (step count, moments,
-        learning rate), the epoch, the history so far, and the state of early stopping, the
-        learning-rate schedule and the checkpoint. Restored, a killed training continues
+        learning rate), the epoch, the history so far, and the state of early stopping (its
+        best weights included) and of the learning-rate schedule. Restored, a killed training continues
         exactly as if it had never stopped."""
 
         def __init__(self):
@@ -63,7 +64,7 @@ def _resume_callback(path: Path, run: dict, peers: list):
             self.history = {k: list(v) for k, v in (run.get("resume") or {}).get("history", {}).items()}
 
         def _peers(self):
-            kinds = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")
+            kinds = ("EarlyStopping", "ReduceLROnPlateau")
             return {type(cb).__name__: cb for cb in peers if type(cb).__name__ in kinds}
 
         def on_train_begin(self, logs=None):
@@ -96,8 +97,7 @@ def _resume_callback(path: Path, run: dict, peers: list):
             callbacks, n_best = {}, 0
             for kind, cb in self._peers().items():
                 keys = {"EarlyStopping": ("wait", "best", "best_epoch", "stopped_epoch"),
-                        "ReduceLROnPlateau": ("wait", "best", "cooldown_counter"),
-                        "ModelCheckpoint": ("best",)}[kind]
+                        "ReduceLROnPlateau": ("wait", "best", "cooldown_counter")}[kind]
                 callbacks[kind] = {k: _plain(getattr(cb, k, None)) for k in keys}
                 if kind == "EarlyStopping" and cb.best_weights is not None:
                     n_best = len(cb.best_weights)
@@ -166,13 +166,13 @@ def _epoch_line_callback(epochs: int):
     return EpochLine()
 
 
-def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: float | None = None,
+def make_callbacks(resume: tuple | None = None, patience: int = 6, time_budget_s: float | None = None,
                    epoch_lines: int | None = None, schedule: str = "plateau", decay_every: int = 10,
-                   *, steps_per_epoch: int = 1, budget_steps: int = 0, resume: tuple | None = None):
+                   *, steps_per_epoch: int = 1, budget_steps: int = 0):
     """EarlyStopping on validation loss (best weights restored), the learning-rate schedule,
-    a ModelCheckpoint in ``.keras`` format, the resume state (``resume`` = ``(path, run)``,
-    see :func:`read_resume`), an optional wall-clock safety cap, and (with ``epoch_lines`` =
-    the number of epochs) one printed line per epoch.
+    the resume state saved after every epoch (``resume`` = ``(path, run)``, see
+    :func:`read_resume`; None: nothing is saved), an optional wall-clock safety cap, and
+    (with ``epoch_lines`` = the number of epochs) one printed line per epoch.
 
     ``schedule="plateau"`` halves the rate when the validation loss stalls for half the
     patience (ReduceLROnPlateau); ``"step"`` halves it every ``decay_every`` epochs whatever
@@ -192,9 +192,6 @@ def make_callbacks(checkpoint: Path | None, patience: int = 6, time_budget_s: fl
            if schedule == "plateau" else
            keras.callbacks.LearningRateScheduler(
                lambda epoch, lr: lr * 0.5 if epoch and epoch % every == 0 else lr)]
-    if checkpoint is not None:
-        cbs.append(keras.callbacks.ModelCheckpoint(str(checkpoint), monitor="val_loss",
-                                                   save_best_only=True))
     if resume is not None:
         cbs.append(_resume_callback(*resume, peers=list(cbs)))  # after them: restores their state
     if time_budget_s:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -355,7 +354,7 @@ def _compile(spec: model_zoo.ModelSpec, job: Task, data: _Data, model_hyper: dic
 
 
 def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, global_batch: int,
-         checkpoint: Path, extra=(), resume: tuple | None = None, *,
+         extra=(), resume: tuple | None = None, *,
          settings: Settings) -> tuple[dict, float, bool]:
     """Fit on random chunks of the train split for the step budget, validating on consecutive
     chunks of the valid split after each epoch; ``resume`` = ``(path, run)`` saves the state
@@ -375,11 +374,10 @@ def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, global_batch: 
     n_valid = len(pipeline.eval_pairs(fs.X, data.length, h["valid_chunks_per_track"], data.valid_rows))
     valid_steps = max(1, math.ceil(n_valid / (2 * global_batch)))
     lines = n_epochs if settings.profile.epoch_lines and not h["verbose"] else None
-    callbacks = make_callbacks(checkpoint, int(h["patience"]), h["time_budget_s"], epoch_lines=lines,
+    callbacks = make_callbacks(resume, int(h["patience"]), h["time_budget_s"], epoch_lines=lines,
                                schedule=h["schedule"],
                                decay_every=h["decay_every"] or max(1, n_epochs // 3),
-                               steps_per_epoch=per_epoch, budget_steps=per_epoch * n_epochs,
-                               resume=resume)
+                               steps_per_epoch=per_epoch, budget_steps=per_epoch * n_epochs)
     callbacks += list(extra or ())
     unit = "samples" if spec.feature_kind == "waveform" else "frames"
     print(f"training {name} ({spec.name}, {model.count_params():,} parameters) on {settings.dataset}: "
@@ -450,8 +448,8 @@ def train(name: str, table: pd.DataFrame | None = None, *, arch: str | None = No
     """Train model ``arch`` (default: ``name``) on the cached features of ``table`` (default:
     the current dataset's table) and save it as ``name``; the table's digest is recorded.
 
-    Fitting uses the train split; early stopping, the learning-rate schedule and the
-    checkpoint watch the valid split; test is touched once, at the end, for the results row.
+    Fitting uses the train split; early stopping and the learning-rate schedule watch the
+    valid split; test is touched once, at the end, for the results row.
     ``fparams`` are the feature parameters (default: the spec's ``features_for()``). The model and
     its sidecar are saved as a pair (see :mod:`genre_lib.models.saving`). ``callbacks`` are
     extra Keras callbacks; ``score_on`` the splits scored at the end (see :func:`load_or_train`).
@@ -478,13 +476,12 @@ def train(name: str, table: pd.DataFrame | None = None, *, arch: str | None = No
     h["steps_per_epoch"], h["n_epochs"] = schedule_for(h, global_batch, "steps" in asked)
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     model_path, meta_path = paths_for(name, settings=settings)
-    ckpt = model_path.with_name(f"{name}.checkpoint.keras")
     resume_path = model_path.with_name(f"{name}.resume.npz")
     key = jsonable({"arch": arch, "model": model_hyper, "features": data.fs.params,
                     "table": table_digest(table),
                     "options": {k: v for k, v in h.items() if k != "verbose"}})
     run = {"key": key, "resume": read_resume(resume_path, key)}
-    history, wall, budget_hit = _fit(name, model, spec, job, data, h, global_batch, ckpt, callbacks,
+    history, wall, budget_hit = _fit(name, model, spec, job, data, h, global_batch, callbacks,
                                      (resume_path, run), settings=settings)
     if request is None:
         request = jsonable({"arch": arch, "model": model_hyper, "train": train_hyper})
@@ -494,7 +491,6 @@ def train(name: str, table: pd.DataFrame | None = None, *, arch: str | None = No
     trained = Trained(model, name, job.classes, history, model_path, meta, settings)
     meta["metrics"] = _score(trained, data.fs, wall, score_on, settings=settings)
     trained.meta = save_pair(model, meta, model_path, meta_path)
-    ckpt.unlink(missing_ok=True)
     resume_path.unlink(missing_ok=True)
     shown = ", ".join(f"{s} {k} {v:.3f}" for s, m in meta["metrics"].items() for k, v in m.items()
                       if k in ("accuracy", "f1_macro", "roc_auc"))

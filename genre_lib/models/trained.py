@@ -23,7 +23,7 @@ from ..pipeline import Normaliser
 from .registry import ModelSpec, spec
 from .saving import load_pair, refuse, saved_names
 
-SIDECAR_VERSION = 2  # 2: normalisation inside the model; sidecar bound to the model file
+SIDECAR_VERSION = 3  # 2: normalisation inside the model; 3: trained for a step budget (steps_run)
 
 
 @dataclass

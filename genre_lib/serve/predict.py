@@ -37,7 +37,7 @@ def cannot_judge(seconds: float, level_dbfs: float, chunk_seconds: float) -> str
     would hear is padding) or silent (at or below :data:`SILENCE_DBFS`). A model always
     answers something, even for digital silence; the service says so instead.
 
-    Notebook: 12_serving.ipynb.
+    Notebook: none directly; :meth:`Predictor.result` (``predict``, ``serve``) calls it.
     """
     shortest = MIN_CHUNK_FRACTION * chunk_seconds
     if seconds < shortest:
