@@ -178,6 +178,23 @@ def test_crnn_trials_prune_complete_and_leave_nothing_behind(settings):
     assert [p.name for p in settings.models_dir.iterdir()] == ["search"]  # no curriculum model
 
 
+def test_a_configuration_trained_with_the_same_seed_in_another_study_is_not_trained_again(
+        settings, capsys):
+    """TPE and random search with one seed draw the same start-up configuration: the second
+    study replays the first one's result (training is deterministic) instead of training."""
+    pytest.importorskip("tensorflow")
+    tpe = search.search_crnn("tpe", 7, n_trials=1, epochs=1, settings=settings)
+    rnd = search.search_crnn("random", 7, n_trials=1, epochs=1, settings=settings)
+    first, second = tpe.trials[0], rnd.trials[0]
+    assert first.params == second.params and second.value == first.value
+    assert second.intermediate_values == first.intermediate_values
+    assert second.user_attrs["reused_from"] == "crnn-tpe-seed7 #0"
+    assert "reused_from" not in first.user_attrs
+    assert "the same training as crnn-tpe-seed7 #0" in capsys.readouterr().out
+    other_seed = search.search_crnn("random", 8, n_trials=1, epochs=1, settings=settings)
+    assert "reused_from" not in other_seed.trials[0].user_attrs  # another seed trains
+
+
 def test_retrain_saves_by_seed_loads_again_and_reads_test_last(settings, capsys):
     pytest.importorskip("tensorflow")
     config = search.default_config(settings=settings)

@@ -117,12 +117,53 @@ def crnn_space(epochs: int, *, settings: Settings | None = None) -> dict:
             "dataset": settings.dataset, "split": settings.split}
 
 
+def _same_run_elsewhere(trial, params: dict, seed: int):
+    """A completed trial of another study in the same storage that trained exactly this
+    configuration with the same training seed and the same space (epoch cap included), or
+    None. Training is deterministic for a seed on one machine (tests/test_determinism.py),
+    so its result is the result this trial would compute: TPE and random search of one seed
+    draw the same start-up configurations, which then train once instead of twice."""
+    import optuna
+
+    here = trial.study
+    store = here._storage
+    space = here.user_attrs.get("space")
+    for summary in optuna.get_all_study_summaries(store, include_best_trial=False):
+        if summary.study_name == here.study_name:
+            continue
+        attrs = summary.user_attrs
+        if attrs.get("space") != space or attrs.get("seed") != seed:
+            continue
+        other = optuna.load_study(study_name=summary.study_name, storage=store)
+        for t in other.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            if t.params == params and "epochs_run" in t.user_attrs:
+                return summary.study_name, t
+    return None
+
+
 def crnn_objective(study_name: str, seed: int, epochs: int, *, settings: Settings | None = None):
     """The objective of one CRNN study: train the trial's configuration (training seed
-    ``seed``) in a scratch folder, score the valid split only, remove the folder."""
+    ``seed``) in a scratch folder, score the valid split only, remove the folder. A
+    configuration another study already trained with the same seed is not trained again: its
+    per-epoch scores are replayed to this study's pruner (which may stop it where the live
+    training would have been stopped) and its score is returned
+    (:func:`_same_run_elsewhere`; the trial's ``reused_from`` says where it came from)."""
     settings = settings or get_settings()
     def objective(trial):
+        import optuna
+
         params = suggest_crnn(trial)
+        found = _same_run_elsewhere(trial, params, seed)
+        if found is not None:
+            source, earlier = found
+            trial.set_user_attr("reused_from", f"{source} #{earlier.number}")
+            for step, value in sorted(earlier.intermediate_values.items()):
+                trial.report(value, step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after epoch {step + 1} (replayed)")
+            for key in ("epochs_run", "train_seconds"):
+                trial.set_user_attr(key, earlier.user_attrs[key])
+            return float(earlier.value)
         name = f"{study_name}-trial{trial.number:03d}"
         scratch = search_dir(settings=settings) / "trials" / name
         try:

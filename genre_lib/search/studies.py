@@ -167,7 +167,9 @@ def _trial_line(study, trial) -> None:
     value = "pruned" if trial.state.name == "PRUNED" else f"{_completed_value(trial):.4f}"
     shown = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
     secs = trial.duration.total_seconds() if trial.duration else 0.0
-    print(f"  {study.study_name} #{trial.number:<2d} {value:>6s}  {shown}  ({secs:.0f} s)", flush=True)
+    reused = trial.user_attrs.get("reused_from")
+    where = f"{secs:.0f} s, the same training as {reused}" if reused else f"{secs:.0f} s"
+    print(f"  {study.study_name} #{trial.number:<2d} {value:>6s}  {shown}  ({where})", flush=True)
 
 
 def _short(v) -> str:
