@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-# Course projects published as repositories, named by their authors. Figures whose source could
-# not be traced (a "re-run" of the musicnn transfer result, MagnaTagATune top-10 CNN + GRU
-# taggers) are left out rather than shown without a source.
+# Course projects and course reports, named by their authors. Figures whose source could not be
+# traced are left out rather than shown without a source.
 _BILKENT = ("Kırtaş, Efe et al., Bilkent CS464 course project, "
             "github.com/mmoksas68/Music-Genre-Classification")
 _DWIVEDI = "Dwivedi 2018, github.com/priya-dwivedi/Music_Genre_Classification"
+_CHOURDAKIS = ("Chourdakis, Report for Music Genre Classification Assignment (course report, "
+               "February 2020)")
+_NEACSU = ("Neacșu-Miclea, Music genre classification using 1D and 2D CNN models (course "
+           "report, slides); 10 epochs")
 _UAB = ("de la Torre Veguillas, Montero Jurado, Morán Fluvià and Prego Gallart 2025, UAB course "
         "project, github.com/nereadelatorre/Music-Genre-Classification")
 
@@ -21,6 +24,10 @@ PUBLISHED = pd.DataFrame([
     ("gtzan", "GTZAN fault-filtered (443/197/290)", "musicnn (MSD) max_pool + PCA + SVM", "accuracy",
      0.7724, "Pons and Serra 2019, musicnn (ISMIR LBD); "
      "github.com/jordipons/sklearn-audio-transfer-learning"),
+    ("gtzan", "GTZAN fault-filtered (443/197/290)", "musicnn (MSD) features + PCA + SVM", "accuracy",
+     0.7860, _CHOURDAKIS),
+    ("gtzan", "GTZAN fault-filtered (443/197/290)", "musicnn (MSD) features + XGBoost", "accuracy",
+     0.7826, _CHOURDAKIS),
     ("gtzan", "GTZAN random 80/20 (800/200 clips)", "SVM on spectrogram images", "accuracy", 0.64,
      _BILKENT),
     ("gtzan", "GTZAN random 80/20 (800/200 clips)", "1D CNN on mel", "accuracy", 0.64, _BILKENT),
@@ -46,6 +53,12 @@ PUBLISHED = pd.DataFrame([
     ("mtat", "MagnaTagATune top-50", "musicnn", "roc_auc", 0.9106, "Won et al. 2020"),
     ("mtat", "MagnaTagATune top-50", "FCN", "roc_auc", 0.9005, "Won et al. 2020"),
     ("mtat", "MagnaTagATune top-50", "CRNN", "roc_auc", 0.8722, "Won et al. 2020"),
+    ("mtat", "MagnaTagATune top-10", "1D CNN + GRU", "roc_auc", 0.9032, _NEACSU),
+    ("mtat", "MagnaTagATune top-10", "1D CNN + GRU", "pr_auc", 0.6253, _NEACSU),
+    ("mtat", "MagnaTagATune top-10", "2D CNN + GRU", "roc_auc", 0.9016, _NEACSU),
+    ("mtat", "MagnaTagATune top-10", "2D CNN + GRU", "pr_auc", 0.6508, _NEACSU),
+    ("mtat", "MagnaTagATune top-10", "1D CNN + LSTM (predicts every tag: recall 1.0)", "roc_auc",
+     0.3855, _NEACSU),
 ], columns=["dataset", "setting", "system", "metric", "value", "source"])
 
 

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from genre_lib import evaluation, exercises
@@ -153,3 +154,16 @@ def test_results_table_ranks_on_validation_not_test(tmp_path, capsys):
     print_results(markdown=True, settings=s)
     rows = capsys.readouterr().out.splitlines()[2:]
     assert [r.split("|")[1].strip() for r in rows] == ["later_on_test", "better_on_test"]
+
+
+def test_course_reports_are_cited_by_their_authors_beside_their_figures():
+    from genre_lib.evaluation import comparison_table, published
+
+    gtzan = published("gtzan")
+    chourdakis = gtzan[gtzan["source"].str.startswith("Chourdakis")]
+    assert sorted(chourdakis["value"]) == [0.7826, 0.7860]
+    assert (chourdakis["setting"] == "GTZAN fault-filtered (443/197/290)").all()
+    table = comparison_table(pd.DataFrame(), "mtat", metric="roc_auc", columns=("pr_auc",))
+    neacsu = table[table["origin"].str.contains("Neacșu-Miclea")]
+    assert len(neacsu) == 3 and neacsu["roc_auc"].min() == 0.3855  # the degenerate tagger
+    assert neacsu["pr_auc"].notna().sum() == 2
