@@ -130,6 +130,30 @@ def rows_for(track_ids, fs) -> np.ndarray:
     return fs.X[[index[t] for t in track_ids]]
 
 
+def lda_space(fs, track_ids, label: str = "genre") -> np.ndarray:
+    """A supervised baseline space: the features of ``fs`` (one vector per track, e.g. MFCC
+    statistics), standardised and projected by linear discriminant analysis fitted on the
+    ``label`` of the train split's tracks, for ``track_ids`` (at most classes - 1 dimensions).
+
+    A genre classifier's embedding was trained with the train split's genres; LDA uses the
+    same labels on hand-made features, so comparing the two asks what the network added
+    beyond the supervision, which the unsupervised MFCC statistics cannot answer.
+
+    Notebook: 08_embedding_clustering.ipynb.
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    table = fs.table
+    train = ((table["split"] == "train") & table[label].notna()).to_numpy()
+    if len(set(table.loc[train, label])) < 2:
+        raise ValueError(f"LDA needs at least two {label} values in the train split")
+    model = make_pipeline(StandardScaler(), LinearDiscriminantAnalysis())
+    model.fit(np.asarray(fs.X[np.flatnonzero(train)], np.float64), table.loc[train, label].to_numpy())
+    return model.transform(np.asarray(rows_for(track_ids, fs), np.float64))
+
+
 # -- labels -------------------------------------------------------------------------------------------
 def reference_labels(table: pd.DataFrame):
     """What "same kind of music" means for this table: genres when every track has one,

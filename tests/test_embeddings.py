@@ -296,3 +296,28 @@ def test_rows_for_aligns_and_names_missing_tracks():
     np.testing.assert_array_equal(emb.rows_for(["t002", "t000"], fs), [[4, 5], [0, 1]])
     with pytest.raises(KeyError, match="t009"):
         emb.rows_for(["t000", "t009"], fs)
+
+
+def test_lda_space_is_fitted_on_the_train_split_only_and_separates_what_it_saw():
+    """Two informative dimensions among noise: LDA fitted on train finds them, and changing the
+    test tracks' labels (never used to fit) does not change their projection."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(3)
+    genres = np.repeat(["a", "b", "c"], 20)
+    X = rng.standard_normal((60, 12))
+    X[:, 0] += np.repeat([0.0, 4.0, 8.0], 20)
+    X[:, 1] += np.repeat([4.0, 0.0, -4.0], 20)
+    split = np.where(np.arange(60) % 4 == 0, "test", "train")
+    table = pd.DataFrame({"track_id": [f"t{i}" for i in range(60)], "genre": genres, "split": split})
+    fs = SimpleNamespace(table=table, X=X.astype(np.float32), kind="mfcc_stats", skipped=[])
+    test_ids = table.loc[split == "test", "track_id"]
+    Z = emb.lda_space(fs, test_ids)
+    assert Z.shape == (15, 2)  # classes - 1 dimensions
+    truth = genres[split == "test"]
+    centres = np.stack([Z[truth == g].mean(axis=0) for g in "abc"])
+    nearest = np.array(list("abc"))[np.argmin(((Z[:, None] - centres) ** 2).sum(-1), axis=1)]
+    assert (nearest == truth).mean() >= 0.9  # the projection keeps the genres apart
+    relabelled = table.assign(genre=np.where(split == "test", "a", table["genre"]))
+    again = emb.lda_space(SimpleNamespace(**{**vars(fs), "table": relabelled}), test_ids)
+    np.testing.assert_allclose(Z, again)
