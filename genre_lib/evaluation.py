@@ -323,17 +323,21 @@ SUMMARY_METRICS = ("accuracy", "f1_macro", "accuracy_vote", "chunk_accuracy", "t
 
 def summary_table(trained, split: str = "test") -> pd.DataFrame:
     """One row per trained model (``models.Trained``): its ``split`` metrics recorded at
-    training time (track level, by mean probability and by vote), parameters, epochs and
-    training seconds.
+    training time (track level, by mean probability and by vote), parameters, the optimiser
+    steps run of the step budget, epochs, whether the wall-clock safety cap cut the training
+    short (``capped``; such a model is not the one its seed gives elsewhere) and training
+    seconds.
 
-    Notebook: 04_cnn.ipynb.
+    Notebook: 04_cnn.ipynb, 06_parallel_cnn_rnn.ipynb.
     """
     rows = []
     for t in trained:
         m = (t.meta.get("metrics") or {}).get(split) or {}
         row = {"model": t.name, "architecture": t.meta.get("label", t.meta.get("arch"))}
         row.update({k: round(float(m[k]), 4) for k in SUMMARY_METRICS if k in m})
-        row.update({"parameters": t.meta.get("n_params"), "epochs": t.meta.get("epochs_run"),
+        row.update({"parameters": t.meta.get("n_params"), "steps": t.meta.get("steps_run"),
+                    "step budget": t.meta.get("step_budget"), "epochs": t.meta.get("epochs_run"),
+                    "capped": bool(t.meta.get("time_budget_hit", False)),
                     "train_s": t.meta.get("train_seconds"), "split": split})
         rows.append(row)
     return pd.DataFrame(rows)

@@ -82,7 +82,9 @@ def validation_ranking(trained, metric: str = "accuracy", columns=("f1_macro",))
     for each of ``columns``, ``n_valid`` and ``n_test`` (tracks scored), ``valid_minus_test``,
     and, for accuracy, ``gap_tracks`` (that gap as test tracks) and ``test_vs_chosen_tracks``
     (each model's test score minus the chosen model's, in test tracks; one track or less is
-    no difference); then ``parameters``, ``epochs`` and ``train_s``.
+    no difference); then ``parameters``, ``steps`` (optimiser steps run), ``epochs``,
+    ``capped`` (True when the wall-clock safety cap cut the training short: that model is not
+    the one its seed gives on another machine) and ``train_s``.
 
     Notebook: 05_crnn.ipynb, 06_parallel_cnn_rnn.ipynb.
     """
@@ -99,13 +101,15 @@ def validation_ranking(trained, metric: str = "accuracy", columns=("f1_macro",))
             if c != metric:
                 row[f"test_{c}"] = round(_recorded(t, "test", c)[0], 4)
         row.update({"n_valid": n_valid, "n_test": n_test, "valid_minus_test": round(valid - test, 4),
-                    "parameters": t.meta.get("n_params"), "epochs": t.meta.get("epochs_run"),
+                    "parameters": t.meta.get("n_params"), "steps": t.meta.get("steps_run"),
+                    "epochs": t.meta.get("epochs_run"),
+                    "capped": bool(t.meta.get("time_budget_hit", False)),
                     "train_s": t.meta.get("train_seconds")})
         rows.append(row)
     base = ["model", "architecture", v_col, t_col, *[f"test_{c}" for c in columns if c != metric],
             "n_valid", "n_test", "valid_minus_test"]
     if not rows:
-        return pd.DataFrame(columns=[*base, "parameters", "epochs", "train_s"])
+        return pd.DataFrame(columns=[*base, "parameters", "steps", "epochs", "capped", "train_s"])
     frame = rank_on_validation(pd.DataFrame(rows), v_col, params="parameters")
     if metric == "accuracy":
         n = pd.to_numeric(frame["n_test"], errors="coerce")
