@@ -100,6 +100,9 @@ def _add_serving_commands(sub) -> None:
     p_pred.add_argument("--json", action="store_true", help="one JSON array of results on stdout")
     p_pred.add_argument("--top", type=int, default=5, help="classes shown per file (default 5)")
     p_pred.add_argument("--window", type=_seconds, metavar="SECONDS", help=window_help)
+    p_pred.add_argument("--abstain-below", type=float, metavar="P",
+                        help="say 'not sure' when the top genre's probability is below P "
+                             "(choose P on validation, as notebook 12 does; default: always answer)")
     p_serve = sub.add_parser("serve", help="the HTTP prediction service and its upload page")
     p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p_serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -113,7 +116,8 @@ def _serving(args, *, settings) -> int:
 
     if args.command == "predict":
         return serve.print_predictions(args.files, args.model, as_json=args.json, top=args.top,
-                                       window=args.window, settings=settings)
+                                       window=args.window, abstain_below=args.abstain_below,
+                                       settings=settings)
     serve.run(args.model, args.host, args.port, window=args.window, log_level=args.log_level,
               settings=settings)
     return 0

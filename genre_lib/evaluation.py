@@ -154,6 +154,55 @@ def tag_metrics(Y: np.ndarray, P: np.ndarray) -> dict:
 POOLS = ("mean", "max", "vote", "mean_std")
 
 
+def reliability(confidence, correct, bins: int = 10) -> pd.DataFrame:
+    """Calibration of a classifier's confidence: the answers (``confidence`` = the probability
+    of the class it chose, ``correct`` = whether that class was right) grouped into ``bins``
+    equal-width confidence bins, with each bin's mean confidence, accuracy and count. A
+    calibrated model's accuracy equals its confidence in every bin; ``attrs["ece"]`` is the
+    expected calibration error, the count-weighted mean of |accuracy - confidence| (Guo et al.
+    2017).
+
+    Notebook: 12_serving.ipynb.
+    """
+    conf = np.asarray(confidence, np.float64)
+    ok = np.asarray(correct, bool)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        sel = which == b
+        rows.append({"from": edges[b], "to": edges[b + 1], "count": int(sel.sum()),
+                     "confidence": float(conf[sel].mean()) if sel.any() else np.nan,
+                     "accuracy": float(ok[sel].mean()) if sel.any() else np.nan})
+    table = pd.DataFrame(rows)
+    used = table["count"] > 0
+    gaps = (table.loc[used, "accuracy"] - table.loc[used, "confidence"]).abs()
+    table.attrs["ece"] = float((gaps * table.loc[used, "count"]).sum() / max(1, len(conf)))
+    return table
+
+
+def abstain_threshold(confidence, correct, target: float = 0.9) -> dict:
+    """The lowest confidence from which a classifier should answer, chosen on a split
+    (validation, never test): the smallest threshold whose answered tracks (confidence at or
+    above it) are at least ``target`` accurate. Returns ``threshold`` (0 when every answer may
+    be given; above the highest confidence when no threshold reaches the target), the
+    ``coverage`` (share answered) and ``accuracy`` of the answered tracks on that split.
+
+    Notebook: 12_serving.ipynb.
+    """
+    conf = np.asarray(confidence, np.float64)
+    ok = np.asarray(correct, bool)
+    if not len(conf):
+        raise ValueError("no tracks to choose an abstention threshold on")
+    for t in np.concatenate([[0.0], np.unique(conf)]):
+        answered = conf >= t
+        if answered.any() and ok[answered].mean() >= target:
+            return {"threshold": float(t), "coverage": float(answered.mean()),
+                    "accuracy": float(ok[answered].mean()), "target": target}
+    return {"threshold": float(np.nextafter(conf.max(), 2.0)), "coverage": 0.0,
+            "accuracy": float("nan"), "target": target}
+
+
 def pool_by_track(values, owners, how: str = "mean", *, columns=None, order=None) -> pd.DataFrame:
     """Chunk values pooled into one row per track: the package's one pooling of chunks.
 
@@ -328,7 +377,7 @@ def summary_table(trained, split: str = "test") -> pd.DataFrame:
     short (``capped``; such a model is not the one its seed gives elsewhere) and training
     seconds.
 
-    Notebook: 04_cnn.ipynb, 06_parallel_cnn_rnn.ipynb.
+    Notebook: 04_cnn.ipynb.
     """
     rows = []
     for t in trained:

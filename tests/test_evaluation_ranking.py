@@ -161,3 +161,29 @@ def test_pool_by_track_mean_std():
     np.testing.assert_allclose(out["mean"].to_numpy(), [[2, 10], [5, 0]])
     np.testing.assert_allclose(out["std"].to_numpy(), [[1, 0], [0, 0]])  # ddof=0
     assert out.to_numpy().shape == (2, 4)                                  # means, then stds
+
+
+def test_reliability_bins_and_ece_of_a_calibrated_and_an_overconfident_model():
+    from genre_lib.evaluation import reliability
+
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.1, 1.0, 20000)
+    calibrated = reliability(conf, rng.uniform(size=conf.size) < conf)
+    assert calibrated.attrs["ece"] < 0.02 and calibrated["count"].sum() == conf.size
+    over = reliability(conf, rng.uniform(size=conf.size) < conf - 0.3)  # 0.3 less right than sure
+    assert 0.25 < over.attrs["ece"] < 0.35
+    used = over.dropna()
+    assert (used["accuracy"] <= used["confidence"]).all()
+
+
+def test_the_abstention_threshold_is_the_lowest_that_reaches_the_target():
+    from genre_lib.evaluation import abstain_threshold
+
+    conf = np.array([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+    correct = np.array([0, 0, 1, 0, 1, 1, 1, 1], bool)
+    assert abstain_threshold(conf, correct, target=0.8)["threshold"] == 0.4  # 5 of 6 right from 0.4
+    chosen = abstain_threshold(conf, correct, target=0.9)
+    assert chosen["threshold"] == 0.6 and chosen["coverage"] == 0.5 and chosen["accuracy"] == 1.0
+    assert abstain_threshold(conf, np.ones(8, bool))["threshold"] == 0.0  # always right: answer all
+    never = abstain_threshold(conf, np.zeros(8, bool))
+    assert never["coverage"] == 0.0 and never["threshold"] > 0.9

@@ -225,3 +225,16 @@ def test_silence_and_a_tiny_clip_get_no_genre_but_the_reason(cli_env, small_mode
     assert "no answer, silent" in capsys.readouterr().out
     assert cannot_judge(3.0, -20.0, 3.0) is None and cannot_judge(1.4, -20.0, 3.0).startswith("too short")
     assert cannot_judge(1.6, -20.0, 3.0) is None
+
+
+def test_a_predictor_with_a_threshold_says_not_sure_below_it(small_model, clips, cli_env, capsys):
+    plain = Predictor(small_model).result(clips["wav"])
+    top = max(plain["probabilities"].values())
+    unsure = Predictor(small_model, abstain_below=top + 0.01).result(clips["wav"])
+    assert unsure["verdict"] == "not sure" and unsure["genre"] is None
+    assert unsure["probabilities"] == plain["probabilities"]  # still shown, with the reason
+    assert f"probability {top:.2f}" in unsure["message"]
+    sure = Predictor(small_model, abstain_below=top - 0.01).result(clips["wav"])
+    assert sure["verdict"] == "ok" and sure["genre"] == plain["genre"]
+    assert main(["predict", str(clips["wav"]), "--abstain-below", "1.0"]) == 0
+    assert "no answer, not sure" in capsys.readouterr().out

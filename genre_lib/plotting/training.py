@@ -9,7 +9,32 @@ import numpy as np
 
 from .basics import get_ax, spectrogram
 
-__all__ = ["chunk_predictions", "histories", "model_comparison"]
+__all__ = ["chunk_predictions", "histories", "model_comparison", "reliability"]
+
+
+def reliability(table, ax=None, title: str | None = None):
+    """A reliability diagram from :func:`genre_lib.evaluation.reliability`: each confidence
+    bin's accuracy (bars, labelled with their counts) against the diagonal of a calibrated
+    model; bars below the diagonal are over-confident.
+
+    Notebook: 12_serving.ipynb.
+    """
+    ax = get_ax(ax, figsize=(4.5, 4))
+    used = table[table["count"] > 0]
+    width = float(table["to"].iloc[0] - table["from"].iloc[0])
+    ax.bar(used["from"], used["accuracy"], width=width, align="edge", edgecolor="k", alpha=0.7,
+           label="accuracy in the bin")
+    for _, r in used.iterrows():
+        ax.text(r["from"] + width / 2, min(r["accuracy"], 0.95) + 0.02, str(int(r["count"])),
+                ha="center", fontsize=7)
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
+    ax.set_xlabel("confidence (probability of the chosen class)")
+    ax.set_ylabel("accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(title or f"reliability (ECE {table.attrs.get('ece', float('nan')):.3f})")
+    return ax
 
 
 def chunk_predictions(S_db: np.ndarray, length: int, proba: np.ndarray, classes, truth=None,

@@ -104,22 +104,26 @@ class Predictor:
     """One saved model, loaded once, that predicts audio files (see :meth:`predict`).
 
     ``window``: analyse only that many seconds from the middle of each file (None: the
-    whole file), unless a call asks otherwise.
+    whole file), unless a call asks otherwise. ``abstain_below``: a genre model whose top
+    probability is below this says it is not sure instead of naming a genre (choose it on
+    validation: :func:`genre_lib.evaluation.abstain_threshold`; None: always answer).
 
     Notebook: 12_serving.ipynb.
     """
 
     trained: object
     window: float | None = None
+    abstain_below: float | None = None  # a genre model answers only from this confidence on
 
     @classmethod
-    def load(cls, name: str | None = None, window: float | None = None, *,
-             settings: Settings | None = None) -> Predictor:
+    def load(cls, name: str | None = None, window: float | None = None,
+             abstain_below: float | None = None, *, settings: Settings | None = None) -> Predictor:
         """The saved model ``name`` (default: :func:`best_model`), loaded and warmed up."""
         from ..models.trained import load
 
         settings = settings or get_settings()
-        predictor = cls(load(name or best_model(settings=settings), settings=settings), window)
+        predictor = cls(load(name or best_model(settings=settings), settings=settings), window,
+                        abstain_below)
         predictor.warm_up()
         return predictor
 
@@ -158,10 +162,11 @@ class Predictor:
         this predictor's window; None: the whole file). ``name`` is reported as the file's
         name. :class:`~genre_lib.audio.AudioError` when the file cannot be used.
 
-        Keys: ``file``, ``model``, ``target``, ``verdict`` (``"ok"``, or why the model was not
-        asked: ``"too short"``, ``"silent"``; see :func:`cannot_judge`), ``message`` (the reason
-        in words, None when ok), ``genre`` (the mean-probability prediction;
-        None for a tagger or when not judged), ``vote``, ``tags`` (a tagger's tags from 0.5 on),
+        Keys: ``file``, ``model``, ``target``, ``verdict`` (``"ok"``; ``"too short"`` or
+        ``"silent"`` when the model was not asked, see :func:`cannot_judge`; ``"not sure"`` when
+        a genre model's top probability is below ``abstain_below``), ``message`` (the reason in
+        words, None when ok), ``genre`` (the mean-probability prediction; None for a tagger or
+        without a verdict of ok), ``vote``, ``tags`` (a tagger's tags from 0.5 on),
         ``probabilities`` (best first), ``duration_s``, ``offset_s``, ``analysed_s``,
         ``chunks``, ``window_s``, ``seconds_taken`` and ``real_time_factor`` (seconds taken
         per second of audio in the file).
@@ -184,12 +189,17 @@ class Predictor:
         genre = self.trained.target == "genre"
         judged = why is None
         order = proba.sort_values(ascending=False, kind="stable") if judged else pd.Series(dtype=float)
+        verdict = "ok" if judged else ("silent" if why.startswith("silent") else "too short")
+        if judged and genre and self.abstain_below is not None and order.iloc[0] < self.abstain_below:
+            verdict = "not sure"
+            why = (f"not sure: its best guess, {order.index[0]}, has probability {order.iloc[0]:.2f}, "
+                   f"below the {self.abstain_below:.2f} this model needs to answer")
+        answer = verdict == "ok"
         return {
             "file": name or Path(path).name, "model": self.name, "target": self.trained.target,
-            "verdict": "ok" if judged else ("silent" if why.startswith("silent") else "too short"),
-            "message": why,
-            "genre": str(order.index[0]) if genre and judged else None,
-            "vote": proba.attrs["vote"] if genre and judged else None,
+            "verdict": verdict, "message": why,
+            "genre": str(order.index[0]) if genre and answer else None,
+            "vote": proba.attrs["vote"] if genre and answer else None,
             "tags": [str(k) for k, v in order.items() if v >= TAG_THRESHOLD] if judged and not genre else [],
             "probabilities": {str(k): round(float(v), 5) for k, v in order.items()},
             "duration_s": round(duration, 3), "offset_s": offset,
@@ -204,9 +214,15 @@ def format_result(result: dict, top: int = 5, width: int = 30) -> str:
 
     Notebook: 12_serving.ipynb.
     """
-    if result.get("message"):
+    if result.get("message") and not result["probabilities"]:
         return (f"{result['file']}: no answer, {result['message']} ({result['duration_s']:.2f} s, "
                 f"{result['model']})")
+    if result.get("message"):  # not sure: the probabilities are still worth showing
+        lines = [f"{result['file']}: no answer, {result['message']} ({result['model']})"]
+        pad = max(len(k) for k in result["probabilities"])
+        for label, p in list(result["probabilities"].items())[:top]:
+            lines.append(f"  {label:<{pad}}  {p:6.3f}  {'#' * int(round(p * width))}")
+        return "\n".join(lines)
     best = result["genre"] if result["target"] == "genre" else ", ".join(result["tags"]) or "(no tag)"
     part = "" if result["window_s"] is None or result["analysed_s"] >= result["duration_s"] else \
         f", {result['analysed_s']:.1f} s from {result['offset_s']:.1f} s"
@@ -219,8 +235,8 @@ def format_result(result: dict, top: int = 5, width: int = 30) -> str:
 
 
 def print_predictions(paths, model: str | None = None, as_json: bool = False, top: int = 5,
-                  window: float | None = None, out=None, err=None, *,
-                  settings: Settings | None = None) -> int:
+                  window: float | None = None, out=None, err=None, abstain_below: float | None = None,
+                  *, settings: Settings | None = None) -> int:
     """Predict every file of ``paths`` and print the results (text, or one JSON array);
     the exit status: 0, or 1 when any file could not be read (each such file gets a
     one-line reason on ``err``, and the others are still predicted).
@@ -228,7 +244,7 @@ def print_predictions(paths, model: str | None = None, as_json: bool = False, to
     Notebook: none directly; ``python -m genre_lib predict`` calls it.
     """
     out, err = out or sys.stdout, err or sys.stderr
-    predictor = Predictor.load(model, window=window, settings=settings)
+    predictor = Predictor.load(model, window=window, abstain_below=abstain_below, settings=settings)
     results, failed = [], 0
     for path in paths:
         try:
