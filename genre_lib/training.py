@@ -203,21 +203,24 @@ def load_or_train(name: str, table: pd.DataFrame | None = None, *, force: bool =
 
     ``arch`` is the registered model (default: ``name``), so variants can be kept apart, e.g.
     ``load_or_train("crnn1d_gru", arch="crnn1d", rnn="gru")``. ``hyper`` mixes model
-    hyper-parameters (passed to the builder), training options (``lr``, ``epochs``,
-    ``batch_size``, ``crops_per_track``, ``patience``, ``augment``, ``chunk_seconds``,
-    ``time_budget_s``, ``target``, ``n_tags``, ``optimizer``, ``weight_decay``, ``schedule``,
-    ``decay_every``, ``seed``: the training seed, default the settings'; it leaves the data and
-    its split alone) and feature parameters (``n_mels``,
-    ``hop_length`` ...: ``load_or_train("cnn2d_96", arch="cnn2d", n_mels=96)`` trains on
-    96-band log-mel). Defaults come from the model's spec, then ``TRAIN_DEFAULTS``, the
-    settings' feature parameters and the profile (epochs, batch size).
+    hyper-parameters (passed to the builder), training options (``lr``, ``steps``: the budget
+    in optimiser steps, ``epoch_chunks``: the chunks of one epoch, ``epochs``: a cap on the
+    epochs, ``batch_size``, ``patience``, ``augment``, ``chunk_seconds``, ``time_budget_s``,
+    ``target``, ``n_tags``, ``optimizer``, ``weight_decay``, ``schedule``, ``decay_every``,
+    ``seed``: the training seed, default the settings'; it leaves the data and its split alone)
+    and feature parameters (``n_mels``, ``hop_length`` ...: ``load_or_train("cnn2d_96",
+    arch="cnn2d", n_mels=96)`` trains on 96-band log-mel). Defaults come from the model's spec,
+    then ``TRAIN_DEFAULTS``, the settings' feature parameters and the profile (batch size; the
+    ci profile caps steps and epochs).
 
-    Training stops after the epoch in which the profile's time budget ran out (300 s in the
-    full profile, none in ci), so ``make run`` stays within minutes per model on a small CPU;
-    the sidecar records whether that happened (``time_budget_hit``). A saved model that is
-    unreadable, of an older format, or disagrees with its sidecar is retrained, with the
-    reason printed. Changing a default in the code does not retrain saved models: pass
-    ``force=True``.
+    A training runs for its step budget (docs/training_budgets.md), so the same seed gives the
+    same model on any machine of one kind; early stopping may end it sooner. The profile's
+    wall-clock limit (30 minutes in the full profile) is only a safety cap: when it fires, a
+    WARNING line says so and the sidecar records it (``time_budget_hit``). A training that
+    was interrupted (a killed kernel) resumes from its last finished epoch on the next call
+    and ends with the same model. A saved model that is unreadable, of an older format, or
+    disagrees with its sidecar is retrained, with the reason printed. Changing a default in
+    the code does not retrain saved models: pass ``force=True``.
 
     ``callbacks`` are extra Keras callbacks for the fit (e.g. a search's pruning callback);
     ``score_on`` names the splits scored after training (a search's trials score ``valid``
