@@ -7,9 +7,10 @@ real. Each measurement runs in a fresh process, and the script prints side by si
 
 * extraction with the local pool at 1x and 10x: clips/s and the peak resident memory of all
   its processes (target: 10x / 1x <= 1.3);
-* one training epoch (a small ``cnn2d``; one random crop per clip; a ``tf.data`` generator
-  that reads one row at a time from the store) at 1x and 10x: samples/s and peak memory
-  (target: 10x / 1x <= 1.3);
+* training through the store (a small ``cnn2d``; one random crop per clip and epoch; a
+  ``tf.data`` generator that reads one row at a time from the store): one epoch at 10x against
+  ``factor`` epochs at 1x, so both cover the same number of samples; samples/s over all of
+  them (target: 10x / 1x >= 0.9) and peak memory (target: 10x / 1x <= 1.3);
 * at 1x, in one process, epochs through the store against epochs through today's in-memory
   array, alternated (target: store / memory >= 0.9);
 * the warm reload per clip in a new process at both sizes: opening the store, and reading
@@ -237,6 +238,10 @@ def phase_train(args, table, settings) -> dict:
             out[name]["peak_rss"] = max(out[name]["peak_rss"], rss.peak)
     for v in out.values():
         v["samples_per_s"] = max(v["runs"])
+        # all the epochs together: at 1x the driver runs `factor` epochs, so the 1x and 10x
+        # figures cover the same number of samples (a 12-step epoch alone pays its start-up
+        # cost on few steps and is noisy)
+        v["samples_per_s_total"] = len(v["runs"]) / sum(1 / x for x in v["runs"])
     return out
 
 
@@ -272,7 +277,8 @@ def report(args, n1: int, n10: int, r: dict) -> None:
     rows = [
         ("extraction, local pool: clips/s", x1["clips_per_s"], x10["clips_per_s"], None),
         ("extraction: peak RSS, all processes, MiB", x1["peak_rss"] / MiB, x10["peak_rss"] / MiB, 1.3),
-        ("training epoch via the store: samples/s", t1["samples_per_s"], t10["samples_per_s"], None),
+        ("training through the store: samples/s", t1["samples_per_s_total"], t10["samples_per_s_total"],
+         ">=0.9"),
         ("training epoch: peak RSS, MiB", t1["peak_rss"] / MiB, t10["peak_rss"] / MiB, 1.3),
         ("warm reload, open the store: ms/clip", r["reload1"]["open_ms_per_clip"],
          r["reload10"]["open_ms_per_clip"], None),
@@ -283,7 +289,8 @@ def report(args, n1: int, n10: int, r: dict) -> None:
     print(f"{'':44s}{'1x':>10s}{'10x':>11s}{'10x/1x':>9s}   target")
     for label, a, b, target in rows:
         ratio = b / a if a else float("nan")
-        tail = _verdict(ratio, target, at_most=True) if target else ""
+        at_least = isinstance(target, str)  # ">=0.9": a floor; a number: a ceiling
+        tail = _verdict(ratio, float(target[2:]) if at_least else target, not at_least) if target else ""
         print(f"{label:44s}{a:10.2f}{b:11.2f}{ratio:8.2f}x   {tail}")
     print(f"(the in-memory cache of before would hold {n10 * row_mb:,.0f} MB at 10x before training starts)")
     both, engines = r["compare"], r["engines"]
@@ -343,7 +350,8 @@ def main(argv=None) -> int:
         steps = [("x1", "extract", one, "store1", {}), ("x10", "extract", ten, "store10", {}),
                  ("engines", "engines", one, "engines", {"repeats": 2}),
                  ("reload1", "reload", one, "store1", {}), ("reload10", "reload", ten, "store10", {}),
-                 ("train1", "train", one, "store1", {}), ("train10", "train", ten, "store10", {}),
+                 ("train1", "train", one, "store1", {"repeats": args.factor}),
+                 ("train10", "train", ten, "store10", {}),
                  ("compare", "train", one, "store1", {"source": "both", "repeats": args.repeats})]
         for key, phase, csv, store_dir, extra in steps:
             print(f"[{time.perf_counter() - start:6.0f} s] {phase} {key} ...", flush=True)
