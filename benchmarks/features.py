@@ -33,6 +33,7 @@ quiet.install()  # before anything imports TensorFlow: its start-up lines stay o
 
 import librosa  # noqa: E402
 import numpy as np  # noqa: E402
+from timing import best_of  # noqa: E402  (benchmarks/timing.py)
 
 from genre_lib import features  # noqa: E402
 from genre_lib.config import get_settings  # noqa: E402
@@ -107,15 +108,6 @@ def breakdown(sample, bench, t_proj, repeats):
     bound = n / bound_s
     print(f"bound (decode + STFT + mel product per clip, over {jobs} workers): {bound:.1f} clips/s; "
           f"project extract {n / t_proj:.1f} clips/s = {bound_s / t_proj:.0%} of the bound")
-
-
-def best_of(repeats, func):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main(argv=None):

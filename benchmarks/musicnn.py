@@ -30,18 +30,10 @@ from genre_lib import quiet  # noqa: E402
 quiet.install()  # before anything imports TensorFlow: its start-up lines stay out of the output
 
 import numpy as np  # noqa: E402
+from timing import best_of  # noqa: E402  (benchmarks/timing.py)
 
 from genre_lib import musicnn  # noqa: E402
 from genre_lib.datasets.synth import GENRE_NAMES, SR, render_clip  # noqa: E402
-
-
-def best_of(repeats, func):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def store_timings(profile: str, jobs: list[int], model: str, data_dir: str | None) -> None:
