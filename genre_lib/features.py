@@ -30,11 +30,14 @@ from . import audio, parallel, store
 from .config import Settings, get_settings
 from .spectral import (  # noqa: F401  (re-exported: features is where notebooks find them)
     _M,
+    CQT_DEFAULTS,
     IMAGE_SHAPE,
     MEL_DEFAULTS,
     MFCC_DEFAULTS,
     SUMMARY_STATS,
     block_mean,
+    chroma,
+    cqt_db,
     logmel,
     mel_basis,
     mel_power,
@@ -44,6 +47,7 @@ from .spectral import (  # noqa: F401  (re-exported: features is where notebooks
     spectrogram_image,
     summarise,
     summary_names,
+    tempogram,
 )
 from .store import CacheError, ShardedArray, read_entry, write_entry  # noqa: F401  (re-exported)
 
@@ -63,6 +67,18 @@ def _k_mfcc_stats(y, p):
 
 def _k_logmel_32x32(y, p):
     return spectrogram_image(_k_logmel(y, p), IMAGE_SHAPE).reshape(-1)
+
+
+def _k_cqt(y, p):
+    return cqt_db(y, p["sr"], p["hop_length"], p["fmin_cqt"], p["n_bins"], p["bins_per_octave"])
+
+
+def _k_chroma(y, p):
+    return chroma(y, p["sr"], p["n_fft"], p["hop_length"])
+
+
+def _k_tempogram(y, p):
+    return tempogram(y, p["sr"], p["hop_length"], p["win_length"])
 
 
 def _k_waveform(y, p):
@@ -121,6 +137,14 @@ KINDS = {
                        lambda p, n: (len(SUMMARY_STATS) * p["n_mfcc"],), {"n_mfcc": 20}),
     "logmel_32x32": Kind(_k_logmel_32x32, _MEL_KEYS, True, lambda p, n: (IMAGE_SHAPE[0] * IMAGE_SHAPE[1],)),
     "waveform": Kind(_k_waveform, ("sr",), False, lambda p, n: (n,)),
+    # music's own representations (notebook 01 sets them beside log-mel)
+    "cqt": Kind(_k_cqt, ("sr", "hop_length", "fmin_cqt", "n_bins", "bins_per_octave"), False,
+                lambda p, n: (p["n_bins"], _frames(p, n)),
+                {"fmin_cqt": CQT_DEFAULTS["fmin"], "n_bins": CQT_DEFAULTS["n_bins"],
+                 "bins_per_octave": CQT_DEFAULTS["bins_per_octave"]}),
+    "chroma": Kind(_k_chroma, ("sr", "n_fft", "hop_length"), False, lambda p, n: (12, _frames(p, n))),
+    "tempogram": Kind(_k_tempogram, ("sr", "hop_length", "win_length"), False,
+                      lambda p, n: (p["win_length"], _frames(p, n)), {"win_length": 128}),
     "signal_stats": Kind(_k_signal_stats, ("sr",), True, lambda p, n: (len(SIGNAL_STATS),)),
     # per-patch outputs of musicnn's layers: one flat row per track (musicnn.extract.row_layout)
     "musicnn": Kind(_musicnn("track_row"), ("model", "layers", "frame_pool", "patch_hop",

@@ -31,7 +31,8 @@ import numpy as np
 
 LAYOUTS = ("mel2d", "mel1d", "wave")
 # the feature parameter that gives the number of bands of a 2-D feature kind
-BANDS_PARAM = {"logmel": "n_mels", "mfcc": "n_mfcc"}
+BANDS_PARAM = {"logmel": "n_mels", "mfcc": "n_mfcc", "cqt": "n_bins", "tempogram": "win_length"}
+FIXED_BANDS = {"chroma": 12}  # kinds whose band count is no parameter
 
 
 # -- shapes and layouts -----------------------------------------------------------------------
@@ -59,7 +60,10 @@ def chunk_seconds(kind: str, params: dict, length: int) -> float:
 
 
 def n_bins(kind: str, params: dict) -> int | None:
-    """Bands per frame of a 2-D feature kind (``n_mels`` of a log-mel), None for waveforms."""
+    """Bands per frame of a 2-D feature kind (``n_mels`` of a log-mel, ``n_bins`` of a CQT, 12
+    for chroma, the lags of a tempogram), None for waveforms."""
+    if kind in FIXED_BANDS:
+        return FIXED_BANDS[kind]
     key = BANDS_PARAM.get(kind)
     return int(params[key]) if key else None
 

@@ -145,3 +145,55 @@ def spectrogram_image(S_db: np.ndarray, shape=IMAGE_SHAPE) -> np.ndarray:
     """
     A = np.asarray(S_db, dtype=np.float64)[None]
     return block_mean(block_mean(A, shape[0], axis=1), shape[1], axis=2)[0].astype(np.float32)
+
+
+# -- music's own representations --------------------------------------------------------------
+CQT_DEFAULTS = dict(fmin=32.70319566257483, n_bins=84, bins_per_octave=12)  # C1, 7 octaves
+TEMPOGRAM_LAGS = 128  # lags of the tempogram: 128 hops of 512 at 22,050 Hz = 3 s (20 BPM and up)
+
+
+def cqt_db(y: np.ndarray, sr: int = _M["sr"], hop_length: int = _M["hop_length"],
+           fmin: float = CQT_DEFAULTS["fmin"], n_bins: int = CQT_DEFAULTS["n_bins"],
+           bins_per_octave: int = CQT_DEFAULTS["bins_per_octave"]) -> np.ndarray:
+    """The constant-Q magnitude in dB (``(n_bins, frames)``, float32, 80 dB below the clip's
+    peak at most): log-spaced bins, ``bins_per_octave`` per octave from ``fmin`` (default:
+    semitones from C1 over 7 octaves). Shifting a note by k semitones moves its energy by k
+    bins at any pitch, which a mel axis only approximates (librosa.cqt).
+
+    Notebook: none directly; the ``cqt`` feature kind.
+    """
+    import librosa
+
+    C = np.abs(librosa.cqt(np.asarray(y, np.float32), sr=sr, hop_length=hop_length, fmin=fmin,
+                           n_bins=n_bins, bins_per_octave=bins_per_octave))
+    return librosa.amplitude_to_db(C, ref=np.max, top_db=80.0).astype(np.float32)
+
+
+def chroma(y: np.ndarray, sr: int = _M["sr"], n_fft: int = _M["n_fft"],
+           hop_length: int = _M["hop_length"]) -> np.ndarray:
+    """Chroma: the energy of each of the 12 pitch classes (C, C#, ..., B) per frame, octaves
+    folded together, each frame scaled to a maximum of 1 (``(12, frames)``, float32;
+    librosa.feature.chroma_stft). Keeps harmony, drops timbre and octave.
+
+    Notebook: none directly; the ``chroma`` feature kind.
+    """
+    import librosa
+
+    return librosa.feature.chroma_stft(y=np.asarray(y, np.float32), sr=sr, n_fft=n_fft,
+                                       hop_length=hop_length).astype(np.float32)
+
+
+def tempogram(y: np.ndarray, sr: int = _M["sr"], hop_length: int = _M["hop_length"],
+              win_length: int = TEMPOGRAM_LAGS) -> np.ndarray:
+    """The autocorrelation tempogram: for each frame, how strongly the onset strength repeats
+    after each lag of 0 to ``win_length - 1`` hops (``(win_length, frames)``, float32;
+    librosa.feature.tempogram). A beat period of L hops shows as a ridge at lag L, i.e. at
+    60 * sr / (hop_length * L) BPM. Keeps rhythm, drops pitch and timbre.
+
+    Notebook: none directly; the ``tempogram`` feature kind.
+    """
+    import librosa
+
+    onset = librosa.onset.onset_strength(y=np.asarray(y, np.float32), sr=sr, hop_length=hop_length)
+    return librosa.feature.tempogram(onset_envelope=onset, sr=sr, hop_length=hop_length,
+                                     win_length=win_length).astype(np.float32)
