@@ -159,8 +159,8 @@ def reliability(confidence, correct, bins: int = 10) -> pd.DataFrame:
     of the class it chose, ``correct`` = whether that class was right) grouped into ``bins``
     equal-width confidence bins, with each bin's mean confidence, accuracy and count. A
     calibrated model's accuracy equals its confidence in every bin; ``attrs["ece"]`` is the
-    expected calibration error, the count-weighted mean of |accuracy - confidence| (Guo et al.
-    2017).
+    expected calibration error, the count-weighted mean of the absolute gap between a bin's
+    accuracy and its confidence (Guo et al. 2017).
 
     Notebook: 12_serving.ipynb.
     """
