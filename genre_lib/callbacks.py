@@ -81,10 +81,11 @@ def _resume_callback(path: Path, run: dict, peers: list):
                 opt.build(self.model.trainable_variables)
             for i, v in enumerate(opt.variables):
                 v.assign(arrays[f"opt_{i}"])
-            for kind, cb in self._peers().items():
+            found = self._peers()
+            for kind, cb in found.items():
                 for key, value in state["callbacks"].get(kind, {}).items():
                     setattr(cb, key, value)
-            es = self._peers().get("EarlyStopping")
+            es = found.get("EarlyStopping")
             n_best = state["n_best_weights"]
             if es is not None and n_best:
                 es.best_weights = [arrays[f"best_{i}"] for i in range(n_best)]

@@ -33,10 +33,8 @@ from .models.trained import SIDECAR_VERSION, Trained, load, paths_for
 from .pipeline import Normaliser
 
 WAVEFORM_SR = Settings.waveform_sr  # alias of the settings' default; read settings.waveform_sr
-# ``steps``: the training budget in optimiser steps; ``epoch_chunks``: the chunks sampled per
-# epoch (validation, early stopping and the schedule act once per epoch); ``epochs``: an
-# optional cap on the number of epochs (searches and tests use it); ``time_budget_s``: a
-# wall-clock safety cap that should never fire (the profile's, default 30 minutes).
+# steps: the budget in optimiser steps; epoch_chunks: chunks per epoch (validation acts once per
+# epoch); epochs: an optional epoch cap; time_budget_s: a safety cap (the profile's, 30 minutes)
 TRAIN_DEFAULTS = dict(lr=3e-3, batch_size=None, steps=600, epoch_chunks=512, epochs=None,
                       patience=6, augment=("gain", "mask"), valid_chunks_per_track=4,
                       time_budget_s=None, chunk_seconds=None, target="auto", n_tags=50,
@@ -213,14 +211,12 @@ def load_or_train(name: str, table: pd.DataFrame | None = None, *, force: bool =
     then ``TRAIN_DEFAULTS``, the settings' feature parameters and the profile (batch size; the
     ci profile caps steps and epochs).
 
-    A training runs for its step budget (docs/training_budgets.md), so the same seed gives the
-    same model on any machine of one kind; early stopping may end it sooner. The profile's
-    wall-clock limit (30 minutes in the full profile) is only a safety cap: when it fires, a
-    WARNING line says so and the sidecar records it (``time_budget_hit``). A training that
-    was interrupted (a killed kernel) resumes from its last finished epoch on the next call
-    and ends with the same model. A saved model that is unreadable, of an older format, or
-    disagrees with its sidecar is retrained, with the reason printed. Changing a default in
-    the code does not retrain saved models: pass ``force=True``.
+    A training runs for its step budget (docs/training_budgets.md; early stopping may end it
+    sooner), so a seed gives the same model on any machine of one kind. The profile's wall-clock
+    limit is a safety cap that warns when it fires (``time_budget_hit``). An interrupted training
+    resumes from its last finished epoch and ends with the same model. A saved model that is
+    unreadable, of an older format, or disagrees with its sidecar is retrained, with the reason
+    printed. Changing a default in the code does not retrain saved models: pass ``force=True``.
 
     ``callbacks`` are extra Keras callbacks for the fit (e.g. a search's pruning callback);
     ``score_on`` names the splits scored after training (a search's trials score ``valid``
@@ -292,8 +288,7 @@ class _Data:
 
 
 def _options(spec: model_zoo.ModelSpec, train_hyper: dict, profile: Profile) -> dict:
-    """Training options: TRAIN_DEFAULTS, the spec's, the caller's, then the profile's caps
-    (the ci profile trains a few steps only)."""
+    """Training options: TRAIN_DEFAULTS, the spec's, the caller's, then the profile's caps."""
     h = {**TRAIN_DEFAULTS, **spec.train, **train_hyper}
     h["batch_size"] = int(h["batch_size"] or profile.batch_size)
     h["steps"] = int(h["steps"])
@@ -389,8 +384,7 @@ def _fit(name: str, model, spec, job: Task, data: _Data, h: dict, global_batch: 
           f"({n_epochs} epochs of {per_epoch} steps, early stopping after {h['patience']} "
           f"without progress); {describe_device()}", flush=True)
     if first:
-        print(f"resuming {name} after epoch {first} of {n_epochs} (the state an interrupted "
-              "training left)", flush=True)
+        print(f"resuming {name} after epoch {first} of {n_epochs} (an interrupted run's state)", flush=True)
     start = time.perf_counter()
     with quiet.capture_fd2():  # TensorFlow's one-time C++ notices of the first graph (quiet.NOISE)
         hist = model.fit(train_ds, validation_data=valid_ds, epochs=n_epochs,
@@ -470,8 +464,7 @@ def train(name: str, table: pd.DataFrame | None = None, *, arch: str | None = No
         table = load_table(settings=settings)
     job = task(table, target=h["target"], n_tags=int(h["n_tags"]), settings=settings)
     data = _prepare(spec, job, fparams or spec.features_for(settings=settings), h, settings=settings)
-    import keras  # noqa: F401  (imported first, so seed_everything seeds Keras too: without
-    # it the first training of a process drew other initial weights than every later one)
+    import keras  # noqa: F401  (before seeding, or a process's first training goes unseeded)
 
     seed_everything(h["seed"])
     model, global_batch = _compile(spec, job, data, model_hyper, h)
@@ -480,8 +473,8 @@ def train(name: str, table: pd.DataFrame | None = None, *, arch: str | None = No
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     model_path, meta_path = paths_for(name, settings=settings)
     resume_path = model_path.with_name(f"{name}.resume.npz")
-    key = jsonable({"arch": arch, "model": model_hyper, "features": data.fs.params,
-                    "table": table_digest(table),
+    digest = table_digest(table)
+    key = jsonable({"arch": arch, "model": model_hyper, "features": data.fs.params, "table": digest,
                     "options": {k: v for k, v in h.items() if k != "verbose"}})
     run = {"key": key, "resume": read_resume(resume_path, key)}
     history, wall, budget_hit = _fit(name, model, spec, job, data, h, global_batch, callbacks,
@@ -490,7 +483,7 @@ def train(name: str, table: pd.DataFrame | None = None, *, arch: str | None = No
         request = jsonable({"arch": arch, "model": model_hyper, "train": train_hyper})
     meta = _sidecar(name, spec, job, data, model, model_hyper, h, request, history, wall,
                     budget_hit, settings=settings)
-    meta["table_digest"] = table_digest(table)
+    meta["table_digest"] = digest
     trained = Trained(model, name, job.classes, history, model_path, meta, settings)
     meta["metrics"] = _score(trained, data.fs, wall, score_on, settings=settings)
     trained.meta = save_pair(model, meta, model_path, meta_path)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Settings, get_settings
+from ..store.files import atomic_write
 from .contract import DatasetError
 from .local import downloads_dir, present
 from .registry import SOURCES
@@ -352,7 +353,8 @@ def _complete_files(src: Source, progress: bool, retries: int, timeout: float, *
         try:
             path = fetch(remote, downloads_dir(settings=settings), progress=progress, retries=retries,
                          timeout=timeout)
-            shutil.copy2(path, dest / remote.fname)
+            with open(path, "rb") as src_fh:  # a whole file or none, even if interrupted
+                atomic_write(dest / remote.fname, lambda fh: shutil.copyfileobj(src_fh, fh))
             got.append(remote.fname)
         except DatasetError as exc:
             print(f"warning: {remote.fname} not fetched: {exc}", file=sys.stderr)
